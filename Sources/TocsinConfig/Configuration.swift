@@ -1,0 +1,187 @@
+import Foundation
+import TocsinCore
+
+/// How hard the journal works to keep what it acknowledged.
+public enum Durability: String, Sendable, CaseIterable {
+    /// `synchronous=FULL`: an acknowledged event survives power loss.
+    case full
+    /// `synchronous=NORMAL` in WAL mode: survives a crash of the process, not of the machine.
+    case normal
+}
+
+/// Whether the public endpoints are CURVE servers.
+public enum SecurityMode: String, Sendable, CaseIterable {
+    case none
+    case curve
+}
+
+/// Security settings: the server's CURVE key pair and the client keys that may connect.
+public struct SecurityConfig: Sendable {
+    public var mode: SecurityMode
+    /// The server's secret key (Z85). Its public key is what clients set as their server key.
+    public var serverSecretKey: String?
+    /// Command-center and tool keys allowed on the feed and command endpoints, by name.
+    public var clients: [String: String]
+
+    public init(mode: SecurityMode = .none, serverSecretKey: String? = nil, clients: [String: String] = [:]) {
+        self.mode = mode
+        self.serverSecretKey = serverSecretKey
+        self.clients = clients
+    }
+}
+
+/// The public endpoints (PROTOCOL.md "Endpoints") and the internal ones used between worker processes.
+public struct Endpoints: Sendable {
+    public var ingest: String
+    public var feed: String
+    public var command: String
+
+    public init(ingest: String = "tcp://127.0.0.1:7701", feed: String = "tcp://127.0.0.1:7702",
+                command: String = "tcp://127.0.0.1:7703") {
+        self.ingest = ingest
+        self.feed = feed
+        self.command = command
+    }
+}
+
+/// Everything `Config/tocsin.yaml` and the files it names describe.
+public struct TocsinConfiguration: Sendable {
+    /// The main file this was loaded from.
+    public var path: String
+    public var endpoints: Endpoints
+    /// The data folder (journal and state). Relative paths are relative to the working directory.
+    public var dataPath: String
+    public var durability: Durability
+    public var security: SecurityConfig
+    /// Seconds an owner at each level has to acknowledge a warning before it escalates.
+    public var acknowledgeTimeout: [Level: Double]
+    /// Events timed further ahead than this are rejected.
+    public var maxFutureSeconds: Double
+    public var areas: AreaTree
+    public var catalog: Catalog
+
+    public init(path: String = "<memory>", endpoints: Endpoints = Endpoints(), dataPath: String = ".tocsin",
+                durability: Durability = .full, security: SecurityConfig = SecurityConfig(),
+                acknowledgeTimeout: [Level: Double] = [.street: 300, .district: 600, .city: 900],
+                maxFutureSeconds: Double = 300, areas: AreaTree, catalog: Catalog) {
+        self.path = path
+        self.endpoints = endpoints
+        self.dataPath = dataPath
+        self.durability = durability
+        self.security = security
+        self.acknowledgeTimeout = acknowledgeTimeout
+        self.maxFutureSeconds = maxFutureSeconds
+        self.areas = areas
+        self.catalog = catalog
+    }
+}
+
+/// Loads and validates the configuration. Every problem in every file is reported at once.
+public enum ConfigLoader {
+    /// The shipped default, relative to the working directory.
+    public static let defaultPath = "Config/tocsin.yaml"
+
+    /// Loads `path` and the area and catalog files it names (relative to its folder).
+    public static func load(path: String = defaultPath) throws(ConfigError) -> TocsinConfiguration {
+        let sink = ProblemSink()
+        let base = (path as NSString).deletingLastPathComponent
+        func resolve(_ p: String) -> String { p.hasPrefix("/") || base.isEmpty ? p : base + "/" + p }
+
+        var config = TocsinConfiguration(path: path, areas: AreaTree(), catalog: Catalog())
+        var areasFile = "areas.yaml"
+        var catalogFile = "catalog.yaml"
+        if let root = composeYAML(path: path, displayName: path, sink: sink) {
+            readMain(root, into: &config, areasFile: &areasFile, catalogFile: &catalogFile)
+        }
+        let areasPath = resolve(areasFile)
+        if let root = composeYAML(path: areasPath, displayName: areasPath, sink: sink) {
+            config.areas = AreasReader.read(root)
+        }
+        let catalogPath = resolve(catalogFile)
+        if let root = composeYAML(path: catalogPath, displayName: catalogPath, sink: sink) {
+            config.catalog = CatalogReader.read(root)
+        }
+        if !sink.problems.isEmpty { throw ConfigError(sink.problems) }
+        return config
+    }
+
+    /// Loads a configuration whose three documents are given as text (for tests and embedded defaults).
+    public static func load(main: String, areas: String, catalog: String,
+                            names: (String, String, String) = ("tocsin.yaml", "areas.yaml", "catalog.yaml"))
+        throws(ConfigError) -> TocsinConfiguration
+    {
+        let sink = ProblemSink()
+        var config = TocsinConfiguration(path: names.0, areas: AreaTree(), catalog: Catalog())
+        var a = "", c = ""
+        if let root = composeYAML(text: main, displayName: names.0, sink: sink) {
+            readMain(root, into: &config, areasFile: &a, catalogFile: &c)
+        }
+        if let root = composeYAML(text: areas, displayName: names.1, sink: sink) { config.areas = AreasReader.read(root) }
+        if let root = composeYAML(text: catalog, displayName: names.2, sink: sink) { config.catalog = CatalogReader.read(root) }
+        if !sink.problems.isEmpty { throw ConfigError(sink.problems) }
+        return config
+    }
+
+    static func readMain(_ root: YAMLCursor, into config: inout TocsinConfiguration,
+                         areasFile: inout String, catalogFile: inout String) {
+        guard let f = root.fields(allowed: ["endpoints", "data", "durability", "security", "escalation",
+                                            "areas", "catalog", "ingest"]) else { return }
+        if let e = f["endpoints"], let ef = e.fields(allowed: ["ingest", "feed", "command"]) {
+            for (name, kp) in [("ingest", \Endpoints.ingest), ("feed", \.feed), ("command", \.command)] {
+                guard let c = ef[name], let s = c.nonEmptyString() else { continue }
+                if !isEndpoint(s) {
+                    c.problem("\"\(s)\" is not a ZeroMQ endpoint (tcp://host:port, ipc://path or inproc://name)")
+                } else {
+                    config.endpoints[keyPath: kp] = s
+                }
+            }
+        }
+        if let d = f["data"]?.nonEmptyString() { config.dataPath = d }
+        if let d = f["durability"]?.oneOf(Durability.self) { config.durability = d }
+        if let a = f["areas"]?.nonEmptyString() { areasFile = a }
+        if let c = f["catalog"]?.nonEmptyString() { catalogFile = c }
+        if let i = f["ingest"], let inf = i.fields(allowed: ["max_future"]) {
+            if let m = inf["max_future"]?.duration() { config.maxFutureSeconds = m }
+        }
+        if let e = f["escalation"], let ef = e.fields(allowed: ["street", "district", "city"]) {
+            for level in Level.allCases {
+                guard let c = ef[level.rawValue], let d = c.duration() else { continue }
+                if d <= 0 { c.problem("must be longer than 0s") } else { config.acknowledgeTimeout[level] = d }
+            }
+        }
+        if let s = f["security"], let sf = s.fields(allowed: ["mode", "server_secret_key", "clients"]) {
+            if let m = sf["mode"]?.oneOf(SecurityMode.self) { config.security.mode = m }
+            if let k = sf["server_secret_key"], let key = k.string() {
+                if isZ85Key(key) { config.security.serverSecretKey = key } else { k.problem("expected a 40-character Z85 CURVE key") }
+            }
+            if let cl = sf["clients"], let entries = cl.entries() {
+                for (name, value) in entries {
+                    guard let key = value.string() else { continue }
+                    if isZ85Key(key) { config.security.clients[name] = key } else { value.problem("expected a 40-character Z85 CURVE public key") }
+                }
+            }
+            if config.security.mode == .curve && config.security.serverSecretKey == nil {
+                s.problem("mode curve needs server_secret_key (make one with `tocsin keys generate`)")
+            }
+        }
+    }
+
+    static func isEndpoint(_ s: String) -> Bool {
+        for scheme in ["tcp://", "ipc://", "inproc://"] where s.hasPrefix(scheme) && s.count > scheme.count {
+            if scheme == "tcp://" {
+                let rest = s.dropFirst(scheme.count)
+                guard let colon = rest.lastIndex(of: ":") else { return false }
+                let port = rest[rest.index(after: colon)...]
+                return port == "*" || (Int(port).map { (0...65535).contains($0) } ?? false)
+            }
+            return true
+        }
+        return false
+    }
+
+    /// A Z85-encoded 32-byte CURVE key: 40 characters of the Z85 alphabet.
+    public static func isZ85Key(_ s: String) -> Bool {
+        let alphabet = Set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#")
+        return s.count == 40 && s.allSatisfy { alphabet.contains($0) }
+    }
+}

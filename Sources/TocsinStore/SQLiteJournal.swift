@@ -1,0 +1,157 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import TocsinCore
+
+/// How the SQLite journal syncs (see `Durability` in TocsinConfig; the store does not depend on config).
+public enum SyncMode: String, Sendable {
+    /// `synchronous=FULL`: every commit is fsynced; survives power loss.
+    case full
+    /// `synchronous=NORMAL` in WAL mode: survives a crash of the process, not of the machine.
+    case normal
+}
+
+/// The journal in SQLite (WAL mode), through GRDB.
+///
+/// Dedup: every row stores a 64-bit hash of `(source, id)` with a plain (non-unique) index. An in-memory set of
+/// those hashes answers "new" without touching the disk for the common case; a hit is confirmed by an index
+/// lookup on the hash plus the exact source and id, so a hash collision can never turn a new event into a
+/// duplicate. (A UNIQUE index on the text ids cost 6x in insert rate at 500,000 rows; see docs/performance.md.)
+public final class SQLiteJournal: Journal {
+    private let db: DatabaseQueue
+    private var keys: Set<Int64>
+    private var last: Int64
+    public let path: String
+
+    /// Opens (creating when needed) the journal at `path`.
+    public init(path: String, sync: SyncMode = .full) throws {
+        self.path = path
+        var config = Configuration()
+        config.journalMode = .wal
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(sync == .full ? "FULL" : "NORMAL")")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
+        db = try DatabaseQueue(path: path, configuration: config)
+        try db.write { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS journal (
+                    seq INTEGER PRIMARY KEY,
+                    key INTEGER NOT NULL,
+                    source TEXT NOT NULL,
+                    event_id TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    payload BLOB NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS journal_key ON journal(key);
+                """)
+        }
+        (keys, last) = try db.read { db in
+            var set = Set<Int64>()
+            let cursor = try Int64.fetchCursor(db, sql: "SELECT key FROM journal")
+            while let k = try cursor.next() { set.insert(k) }
+            let last = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM journal") ?? 0
+            return (set, last)
+        }
+    }
+
+    public func append(_ entries: [JournalEntry]) throws -> [AppendOutcome] {
+        if entries.isEmpty { return [] }
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(entries.count)
+        var added: [Int64] = []
+        var seq = last
+        do {
+            try db.inTransaction(.immediate) { db in
+                let insert = try db.cachedStatement(
+                    sql: "INSERT INTO journal (seq, key, source, event_id, status, payload) VALUES (?, ?, ?, ?, ?, ?)")
+                let lookup = try db.cachedStatement(
+                    sql: "SELECT 1 FROM journal WHERE key = ? AND source = ? AND event_id = ? LIMIT 1")
+                var batchKeys = Set<Int64>()
+                for e in entries {
+                    let key = dedupKey(source: e.source, id: e.eventID)
+                    if keys.contains(key) || batchKeys.contains(key) {
+                        if try Self.exists(lookup, key: key, source: e.source, id: e.eventID) {
+                            outcomes.append(.duplicate)
+                            continue
+                        }
+                    }
+                    seq += 1
+                    try Self.insert(insert, seq: seq, key: key, entry: e)
+                    batchKeys.insert(key)
+                    added.append(key)
+                    outcomes.append(.accepted(seq: seq))
+                }
+                return .commit
+            }
+        } catch {
+            throw error
+        }
+        last = seq
+        keys.formUnion(added)
+        return outcomes
+    }
+
+    private static func exists(_ st: Statement, key: Int64, source: String, id: String) throws -> Bool {
+        let s = st.sqliteStatement
+        sqlite3_reset(s)
+        sqlite3_bind_int64(s, 1, key)
+        sqlite3_bind_text(s, 2, source, -1, SQLITE_TRANSIENT)
+        sqlite3_bind_text(s, 3, id, -1, SQLITE_TRANSIENT)
+        let rc = sqlite3_step(s)
+        sqlite3_reset(s)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "journal lookup failed")
+    }
+
+    private static func insert(_ st: Statement, seq: Int64, key: Int64, entry e: JournalEntry) throws {
+        let s = st.sqliteStatement
+        sqlite3_reset(s)
+        sqlite3_bind_int64(s, 1, seq)
+        sqlite3_bind_int64(s, 2, key)
+        sqlite3_bind_text(s, 3, e.source, -1, SQLITE_TRANSIENT)
+        sqlite3_bind_text(s, 4, e.eventID, -1, SQLITE_TRANSIENT)
+        sqlite3_bind_text(s, 5, e.status.rawValue, -1, SQLITE_STATIC)
+        let rc: Int32 = e.payload.withUnsafeBytes { buf in
+            sqlite3_bind_blob(s, 6, buf.baseAddress, Int32(buf.count), SQLITE_TRANSIENT)
+            return sqlite3_step(s)
+        }
+        sqlite3_reset(s)
+        guard rc == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "journal insert failed")
+        }
+    }
+
+    public func read(after seq: Int64, limit: Int) throws -> [JournalRecord] {
+        try db.read { db in
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT seq, source, event_id, status, payload FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+                arguments: [seq, limit])
+            var out: [JournalRecord] = []
+            while let row = try rows.next() {
+                let data: Data = row[4]
+                out.append(JournalRecord(seq: row[0], source: row[1], eventID: row[2],
+                                         status: Status(rawValue: row[3]) ?? .actual, payload: [UInt8](data)))
+            }
+            return out
+        }
+    }
+
+    public func lastSeq() throws -> Int64 {
+        try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM journal") ?? 0 }
+    }
+
+    /// Every `(source, id)` pair in journal order: for tests and audits.
+    public func count() throws -> Int {
+        try db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journal") ?? 0 }
+    }
+
+    public func close() throws {
+        try db.close()
+    }
+}
+
+private let SQLITE_STATIC = unsafeBitCast(0, to: sqlite3_destructor_type.self)
+private let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)

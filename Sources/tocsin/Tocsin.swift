@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Tocsin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tocsin",
+        abstract: "Emergency event pipeline: ingest, incidents, warnings, response plans and drills.",
+        subcommands: [ConfigCommand.self]
+    )
+}
