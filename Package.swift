@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Tocsin",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tocsin", targets: ["tocsin"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
@@ -34,13 +34,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Test support: builders, temp folders, fixtures.
-        .target(name: "TocsinTesting", dependencies: ["TocsinCore", "TocsinConfig"]),
+        .target(name: "TocsinTesting", dependencies: ["TocsinCore", "TocsinConfig", "ZeroMQ"]),
         .executableTarget(name: "tocsin", dependencies: [
             "TocsinCore", "TocsinConfig", "TocsinStore", "TocsinWorkers", "ZeroMQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "TocsinCoreTests", dependencies: ["TocsinCore", "TocsinTesting"]),
         .testTarget(name: "TocsinConfigTests", dependencies: ["TocsinConfig", "TocsinTesting"]),
         .testTarget(name: "TocsinStoreTests", dependencies: ["TocsinStore", "TocsinTesting"]),

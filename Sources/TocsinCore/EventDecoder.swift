@@ -1,0 +1,405 @@
+// Strict decoding of event frames (PROTOCOL.md "Event") and their canonical encoding.
+
+/// One thing wrong with an event, at a field path such as `values.level_m` or `location.lat`.
+/// `description` is `path: message`, or just `message` when the path is empty (a problem with the whole frame).
+public struct FieldProblem: Sendable, Hashable, CustomStringConvertible {
+    public var path: String
+    public var message: String
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+}
+
+/// Why an event frame was rejected: every problem found, and the event's id when it had a valid one.
+public struct EventRejection: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The event's id; `nil` when the frame is too large, not JSON, not an object, or its `id` is itself invalid.
+    public var id: String?
+    public var problems: [FieldProblem]
+    public init(id: String?, problems: [FieldProblem]) {
+        self.id = id
+        self.problems = problems
+    }
+    public init(id: String?, path: String = "", message: String) {
+        self.init(id: id, problems: [FieldProblem(path: path, message: message)])
+    }
+    /// The problems' descriptions joined by `"; "`.
+    public var message: String { problems.map(\.description).joined(separator: "; ") }
+    public var description: String { message }
+}
+
+/// Decodes and validates event frames against the catalog and the area tree.
+///
+/// Every problem is collected (not just the first), in field order (`id`, `source`, `kind`, `type`, `time`,
+/// `location`, `area`, `values`, `text`, `status`, `device`), then unknown fields in document order. Problems are
+/// reported as `path: message`. `<json>` below is the offending JSON value rendered compactly, cut to 40
+/// characters (`...` ending when cut); `"<s>"` is a JSON-quoted string.
+///
+/// Whole frame (path empty, rejection id `nil`):
+/// - `event larger than 64 KiB` (more than 65,536 bytes, checked before parsing)
+/// - `not JSON: invalid JSON at byte <offset>: <reason>` (see `JSONParseError`; includes `duplicate key "k"`)
+/// - `expected a JSON object`
+///
+/// Any field:
+/// - `<field>: required`
+/// - `<field>: expected a string, got <json>` (also `a number`, `an object`)
+/// - `<name>: unknown field` (the path is the unknown field's name, e.g. `colour: unknown field`;
+///   `location.<name>: unknown field` inside `location`)
+///
+/// Per field:
+/// - `id: empty`, `id: longer than 128 bytes`, `id: contains a control character` (U+0000-001F, U+007F-009F)
+///   — any problem with `id` makes the rejection's id `nil`
+/// - `source: "<s>" is not an area path`, `source: sz.nowhere is not a registered area`
+/// - `kind: unknown value "<s>" (expected sensor or report)`,
+///   `kind: report does not match type water_level (sensor)`
+/// - `type: unknown event type "water_lvl"` (the other fields are still validated)
+/// - `time: <text> is not an RFC 3339 time` (text cut to 40 characters),
+///   `time: more than 5 min in the future` (relative to `now`; the limit is `maxFutureSeconds`, written as
+///   `N min` when a whole number of minutes, else `N s`)
+/// - `location: expected an object, got <json>`, `location.lat: 91 is out of range [-90, 90]`,
+///   `location.lon: -180.5 is out of range [-180, 180]`, `location.lat: expected a finite number`
+/// - `area: "<s>" is not an area path`, `area: sz.nanshan.yuehai is not within source sz.futian`,
+///   `area: sz.futian.nowhere is not a registered area`
+/// - `values: expected an object, got <json>`, `values.levle_m: unknown value for water_level`,
+///   `values.level_m: required`, `values.level_m: expected a number, got "high"`,
+///   `values.level_m: expected a finite number` (e.g. `1e309`)
+/// - `text: longer than 4096 bytes`
+/// - `status: unknown value "real" (expected actual, exercise or test)`
+/// - `device: longer than 128 bytes`
+///
+/// Optional fields may be omitted but not `null` (`text: expected a string, got null`).
+public struct EventDecoder: Sendable {
+    public static let maxEventBytes = 65_536
+    public static let maxIdBytes = 128
+    public static let maxTextBytes = 4096
+    public static let maxDeviceBytes = 128
+
+    public var catalog: Catalog
+    public var areas: AreaTree
+    public var maxFutureSeconds: Double
+
+    public init(catalog: Catalog, areas: AreaTree, maxFutureSeconds: Double = 300) {
+        self.catalog = catalog
+        self.areas = areas
+        self.maxFutureSeconds = maxFutureSeconds
+    }
+
+    public func decode(_ bytes: [UInt8], now: Timestamp) -> Result<Event, EventRejection> {
+        bytes.withUnsafeBytes { decode($0, now: now) }
+    }
+
+    public func decode(_ text: String, now: Timestamp) -> Result<Event, EventRejection> {
+        var text = text
+        return text.withUTF8 { decode(UnsafeRawBufferPointer($0), now: now) }
+    }
+
+    public func decode(_ buffer: UnsafeRawBufferPointer, now: Timestamp) -> Result<Event, EventRejection> {
+        if buffer.count > Self.maxEventBytes {
+            return .failure(EventRejection(id: nil, message: "event larger than 64 KiB"))
+        }
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(buffer)
+        } catch {
+            return .failure(EventRejection(id: nil, message: "not JSON: \(error)"))
+        }
+        guard case .object(let object) = root else {
+            return .failure(EventRejection(id: nil, message: "expected a JSON object"))
+        }
+        return decode(object: object, now: now)
+    }
+
+    /// Validates an already parsed object (the size limit is not checked here).
+    public func decode(object: JSONObject, now: Timestamp) -> Result<Event, EventRejection> {
+        var problems: [FieldProblem] = []
+        @inline(__always) func problem(_ path: String, _ message: String) {
+            problems.append(FieldProblem(path: path, message: message))
+        }
+
+        var idV: JSONValue?, sourceV: JSONValue?, kindV: JSONValue?, typeV: JSONValue?, timeV: JSONValue?
+        var locationV: JSONValue?, areaV: JSONValue?, valuesV: JSONValue?, textV: JSONValue?
+        var statusV: JSONValue?, deviceV: JSONValue?
+        var unknownFields: [String] = []
+        for m in object.members {
+            switch m.key {
+            case "id": idV = m.value
+            case "source": sourceV = m.value
+            case "kind": kindV = m.value
+            case "type": typeV = m.value
+            case "time": timeV = m.value
+            case "location": locationV = m.value
+            case "area": areaV = m.value
+            case "values": valuesV = m.value
+            case "text": textV = m.value
+            case "status": statusV = m.value
+            case "device": deviceV = m.value
+            default: unknownFields.append(m.key)
+            }
+        }
+
+        /// The string of a field, or nil after recording why not.
+        func string(_ v: JSONValue?, _ path: String, required: Bool) -> String? {
+            switch v {
+            case .string(let s)?: return s
+            case nil:
+                if required { problem(path, "required") }
+                return nil
+            case let other?:
+                problem(path, "expected a string, got \(other.abbreviated())")
+                return nil
+            }
+        }
+
+        // id
+        var id: String?
+        if let s = string(idV, "id", required: true) {
+            if s.isEmpty {
+                problem("id", "empty")
+            } else if s.utf8.count > Self.maxIdBytes {
+                problem("id", "longer than \(Self.maxIdBytes) bytes")
+            } else if Self.containsControlCharacter(s) {
+                problem("id", "contains a control character")
+            } else {
+                id = s
+            }
+        }
+
+        // source
+        var source: AreaPath?
+        var sourceSyntax: AreaPath?
+        if let s = string(sourceV, "source", required: true) {
+            if let path = AreaPath(s) {
+                sourceSyntax = path
+                if areas.contains(path) {
+                    source = path
+                } else {
+                    problem("source", "\(s) is not a registered area")
+                }
+            } else {
+                problem("source", "\(Self.quoted(s)) is not an area path")
+            }
+        }
+
+        // kind
+        var kind: EventKind?
+        if let s = string(kindV, "kind", required: true) {
+            if let k = EventKind(rawValue: s) {
+                kind = k
+            } else {
+                problem("kind", "unknown value \(Self.quoted(s)) (expected sensor or report)")
+            }
+        }
+
+        // type
+        var spec: EventTypeSpec?
+        if let s = string(typeV, "type", required: true) {
+            if let t = catalog.types[s] {
+                spec = t
+            } else {
+                problem("type", "unknown event type \(Self.quoted(s))")
+            }
+        }
+        if let kind, let spec, kind != spec.kind {
+            problem("kind", "\(kind.rawValue) does not match type \(spec.name) (\(spec.kind.rawValue))")
+        }
+
+        // time
+        var time: Timestamp?
+        if let s = string(timeV, "time", required: true) {
+            if let t = Timestamp(rfc3339: s) {
+                if t - now > maxFutureSeconds {
+                    problem("time", "more than \(Self.durationText(maxFutureSeconds)) in the future")
+                } else {
+                    time = t
+                }
+            } else {
+                problem("time", "\(Self.abbreviate(s)) is not an RFC 3339 time")
+            }
+        }
+
+        // location
+        var location: GeoPoint?
+        switch locationV {
+        case nil:
+            problem("location", "required")
+        case .object(let o)?:
+            func coordinate(_ name: String, limit: Double) -> Double? {
+                let path = "location." + name
+                switch o[name] {
+                case nil:
+                    problem(path, "required")
+                case .number(let x)?:
+                    if !x.isFinite {
+                        problem(path, "expected a finite number")
+                    } else if x < -limit || x > limit {
+                        let l = JSONWriter.numberText(limit)
+                        problem(path, "\(JSONWriter.numberText(x)) is out of range [-\(l), \(l)]")
+                    } else {
+                        return x
+                    }
+                case let other?:
+                    problem(path, "expected a number, got \(other.abbreviated())")
+                }
+                return nil
+            }
+            let lat = coordinate("lat", limit: 90)
+            let lon = coordinate("lon", limit: 180)
+            for m in o.members where m.key != "lat" && m.key != "lon" {
+                problem("location." + m.key, "unknown field")
+            }
+            if let lat, let lon { location = GeoPoint(lat: lat, lon: lon) }
+        case let other?:
+            problem("location", "expected an object, got \(other.abbreviated())")
+        }
+
+        // area
+        var area: AreaPath?
+        if let s = string(areaV, "area", required: false) {
+            if let path = AreaPath(s) {
+                if let sourceSyntax, !path.isWithin(sourceSyntax) {
+                    problem("area", "\(s) is not within source \(sourceSyntax)")
+                } else if !areas.contains(path) {
+                    problem("area", "\(s) is not a registered area")
+                } else {
+                    area = path
+                }
+            } else {
+                problem("area", "\(Self.quoted(s)) is not an area path")
+            }
+        }
+
+        // values
+        var values: [String: Double] = [:]
+        switch valuesV {
+        case nil:
+            if let spec {
+                for v in spec.values where !v.optional { problem("values." + v.name, "required") }
+            }
+        case .object(let o)?:
+            values.reserveCapacity(o.count)
+            for m in o.members {
+                if let spec, spec.value(named: m.key) == nil {
+                    problem("values." + m.key, "unknown value for \(spec.name)")
+                    continue
+                }
+                switch m.value {
+                case .number(let x):
+                    if x.isFinite {
+                        values[m.key] = x
+                    } else {
+                        problem("values." + m.key, "expected a finite number")
+                    }
+                default:
+                    problem("values." + m.key, "expected a number, got \(m.value.abbreviated())")
+                }
+            }
+            if let spec {
+                for v in spec.values where !v.optional && o[v.name] == nil { problem("values." + v.name, "required") }
+            }
+        case let other?:
+            problem("values", "expected an object, got \(other.abbreviated())")
+        }
+
+        // text
+        let text = string(textV, "text", required: false)
+        if let text, text.utf8.count > Self.maxTextBytes {
+            problem("text", "longer than \(Self.maxTextBytes) bytes")
+        }
+
+        // status
+        var status = Status.actual
+        if let s = string(statusV, "status", required: false) {
+            if let st = Status(rawValue: s) {
+                status = st
+            } else {
+                problem("status", "unknown value \(Self.quoted(s)) (expected actual, exercise or test)")
+            }
+        }
+
+        // device
+        let device = string(deviceV, "device", required: false)
+        if let device, device.utf8.count > Self.maxDeviceBytes {
+            problem("device", "longer than \(Self.maxDeviceBytes) bytes")
+        }
+
+        for name in unknownFields { problem(name, "unknown field") }
+
+        guard problems.isEmpty, let id, let source, let kind, let spec, let time, let location else {
+            if problems.isEmpty { problem("", "invalid event") }  // unreachable: every nil above records a problem
+            return .failure(EventRejection(id: id, problems: problems))
+        }
+        return .success(
+            Event(
+                id: id, source: source, kind: kind, type: spec.name, time: time, location: location,
+                area: area ?? source, values: values, text: text, status: status, device: device))
+    }
+
+    // MARK: Helpers
+
+    /// True when `s` holds a C0 control (U+0000-001F), DEL (U+007F) or a C1 control (U+0080-009F).
+    static func containsControlCharacter(_ s: String) -> Bool {
+        var previous: UInt8 = 0
+        for b in s.utf8 {
+            if b < 0x20 || b == 0x7F { return true }
+            if previous == 0xC2 && b >= 0x80 && b <= 0x9F { return true }
+            previous = b
+        }
+        return false
+    }
+
+    static func quoted(_ s: String) -> String { JSONValue.string(s).abbreviated() }
+
+    static func abbreviate(_ s: String, limit: Int = 40) -> String {
+        guard s.count > limit else { return s }
+        return String(s.prefix(limit - 3)) + "..."
+    }
+
+    static func durationText(_ seconds: Double) -> String {
+        if seconds >= 60 && seconds.truncatingRemainder(dividingBy: 60) == 0 {
+            return "\(JSONWriter.numberText(seconds / 60)) min"
+        }
+        return "\(JSONWriter.numberText(seconds)) s"
+    }
+}
+
+/// The canonical JSON of an event: fields in PROTOCOL.md order (`id`, `source`, `kind`, `type`, `time`,
+/// `location` {`lat`, `lon`}, `area`, `values`, `text`, `status`, `device`), `area`, `values` (keys sorted) and
+/// `status` always written, `text` and `device` only when present, `time` in UTC (`Timestamp.rfc3339`).
+/// `EventDecoder.decode(EventEncoder.encode(e))` gives back `e` for any event the decoder accepts.
+public enum EventEncoder {
+    public static func encode(_ event: Event) -> [UInt8] {
+        var w = JSONWriter(capacity: 384)
+        encode(event, into: &w)
+        return w.bytes
+    }
+
+    public static func encodeString(_ event: Event) -> String { String(decoding: encode(event), as: UTF8.self) }
+
+    public static func encode(_ event: Event, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("id", event.id)
+        w.field("source", event.source.rawValue)
+        w.field("kind", event.kind.rawValue)
+        w.field("type", event.type)
+        w.field("time", event.time.rfc3339)
+        w.key("location")
+        w.beginObject()
+        w.field("lat", event.location.lat)
+        w.field("lon", event.location.lon)
+        w.endObject()
+        w.field("area", event.area.rawValue)
+        w.key("values")
+        w.beginObject()
+        if event.values.count == 1, let only = event.values.first {
+            w.field(only.key, only.value)
+        } else if !event.values.isEmpty {
+            for (k, v) in event.values.sorted(by: { $0.key < $1.key }) { w.field(k, v) }
+        }
+        w.endObject()
+        w.field("text", ifPresent: event.text)
+        w.field("status", event.status.rawValue)
+        w.field("device", ifPresent: event.device)
+        w.endObject()
+    }
+}

@@ -1,0 +1,258 @@
+import Logging
+import TocsinCore
+import TocsinStore
+import ZeroMQ
+
+/// The ingest gateway (PROTOCOL.md "Ingest"): a ROUTER that platforms pipeline events into as DEALERs.
+///
+/// Every message gets exactly one reply. `accepted` goes out only after the event is durably journaled: the
+/// thread drains everything that arrived while the previous transaction was being written and journals it as
+/// one transaction (group commit), so throughput grows with load while each ack still waits for its commit.
+/// After every commit it publishes the journal's last sequence number on the `journal` endpoint, so that
+/// readers know there is more to read.
+public final class IngestWorker: Sendable {
+    public struct Settings: Sendable {
+        public var endpoint: String
+        /// Where journal-tail notifications are published (PUB; internal).
+        public var notifyEndpoint: String
+        public var maxBatch: Int
+        public var security: ServerSecurity?
+        public init(endpoint: String, notifyEndpoint: String, maxBatch: Int = 4096, security: ServerSecurity? = nil) {
+            self.endpoint = endpoint
+            self.notifyEndpoint = notifyEndpoint
+            self.maxBatch = maxBatch
+            self.security = security
+        }
+    }
+
+    /// Frames above this size make libzmq drop the connection (`ZMQ_MAXMSGSIZE`).
+    public static let maxMessageSize: Int64 = 1 << 20
+
+    private let thread: WorkerThread
+    private let state: State
+
+    /// State owned by the worker thread alone.
+    final class State: @unchecked Sendable {
+        let router: Socket
+        let notify: Socket
+        let journal: Journal
+        let decoder: EventDecoder
+        let stats: PipelineStats
+        let logger: Logger
+        let settings: Settings
+        let now: @Sendable () -> Timestamp
+        var rejectionLog = RateLimitedLog()
+
+        init(router: Socket, notify: Socket, journal: Journal, decoder: EventDecoder, stats: PipelineStats,
+             logger: Logger, settings: Settings, now: @escaping @Sendable () -> Timestamp) {
+            self.router = router
+            self.notify = notify
+            self.journal = journal
+            self.decoder = decoder
+            self.stats = stats
+            self.logger = logger
+            self.settings = settings
+            self.now = now
+        }
+    }
+
+    /// Binds the endpoints now (so that a busy port fails start-up); `start()` runs the loop.
+    public init(context: Context, settings: Settings, journal: Journal, decoder: EventDecoder, stats: PipelineStats,
+                logger: Logger, now: @escaping @Sendable () -> Timestamp = WallClock.now) throws {
+        let router = try context.makeSocket(.router)
+        let notify: Socket
+        do {
+            try router.setMaxMessageSize(Self.maxMessageSize)
+            try router.setReceiveHighWaterMark(100_000)
+            try router.setSendHighWaterMark(100_000)
+            if let security = settings.security { try security.apply(to: router) }
+            try router.bind(settings.endpoint)
+            notify = try context.makeSocket(.pub)
+            try notify.setSendHighWaterMark(1000)
+            try notify.bind(settings.notifyEndpoint)
+        } catch {
+            router.close()
+            throw error
+        }
+        self.thread = try WorkerThread(name: "ingest")
+        self.state = State(router: router, notify: notify, journal: journal, decoder: decoder, stats: stats,
+                           logger: logger, settings: settings, now: now)
+    }
+
+    public func start() {
+        let state = self.state
+        let thread = self.thread
+        thread.start { Self.run(state, thread) }
+    }
+
+    /// Stops after finishing the batch in flight, then closes the sockets.
+    @discardableResult
+    public func stop(timeout: Double = 5) -> Bool { thread.stop(timeout: timeout) }
+
+    private static func run(_ s: State, _ thread: WorkerThread) {
+        var poller = Poller()
+        let routerIndex = poller.add(s.router)
+        _ = poller.add(fileDescriptor: thread.wakeDescriptor)
+        s.logger.info("ingest ready", metadata: ["endpoint": "\(s.settings.endpoint)"])
+        while !thread.isStopping {
+            do {
+                let ready = try poller.poll(timeoutMilliseconds: -1)
+                if ready.contains(where: { $0.index == routerIndex }) {
+                    try drainAndCommit(s)
+                }
+            } catch let error as ZMQError where error.isTerminated {
+                break
+            } catch {
+                s.logger.error("ingest loop error: \(error)")
+            }
+        }
+        // Finish what already arrived, then close.
+        try? drainAndCommit(s)
+        s.router.close()
+        s.notify.close()
+        s.logger.info("ingest stopped")
+    }
+
+    /// One group commit: everything queued now (up to `maxBatch`), decoded, journaled in one transaction, answered.
+    static func drainAndCommit(_ s: State) throws {
+        var round = 0
+        while round < 64 {
+            round += 1
+            var replies: [Pending] = []
+            var entries: [JournalEntry] = []
+            let now = s.now()
+            while replies.count < s.settings.maxBatch, let message = try s.router.receive(dontWait: true, maxFrames: 8) {
+                replies.append(classify(message, s, now: now, entries: &entries))
+            }
+            if replies.isEmpty { return }
+            var outcomes: [AppendOutcome] = []
+            var journalError: (any Error)?
+            if !entries.isEmpty {
+                do {
+                    outcomes = try s.journal.append(entries)
+                } catch {
+                    journalError = error
+                    s.logger.error("journal write failed: \(error)")
+                }
+            }
+            var next = 0
+            var lastSeq: Int64 = 0
+            var counts = Counts()
+            for pending in replies {
+                let body: [UInt8]
+                switch pending.verdict {
+                case .journal(let id):
+                    if journalError != nil {
+                        counts.rejected += 1
+                        body = Reply.rejected(id: id, error: "journal unavailable; resend later")
+                    } else {
+                        switch outcomes[next] {
+                        case .accepted(let seq):
+                            counts.accepted += 1
+                            lastSeq = seq
+                            body = Reply.status(id: id, "accepted")
+                        case .duplicate:
+                            counts.duplicate += 1
+                            body = Reply.status(id: id, "duplicate")
+                        }
+                    }
+                    next += 1
+                case .reply(let bytes):
+                    body = bytes
+                }
+                _ = try? s.router.send(pending.envelope + [body], dontWait: true)
+            }
+            s.stats.update {
+                $0.accepted += counts.accepted
+                $0.duplicate += counts.duplicate
+                $0.rejected += counts.rejected
+            }
+            if lastSeq > 0 {
+                var w = JSONWriter(capacity: 32)
+                w.beginObject()
+                w.field("journal", Int(lastSeq))
+                w.endObject()
+                _ = try? s.notify.send([Array("journal".utf8), w.bytes], dontWait: true)
+            }
+        }
+    }
+
+    struct Pending {
+        var envelope: [[UInt8]]
+        var verdict: Verdict
+    }
+
+    enum Verdict {
+        /// To be journaled; the reply depends on the outcome.
+        case journal(id: String)
+        /// Answered without journaling (rejected).
+        case reply([UInt8])
+    }
+
+    /// Checks one message and either queues its event for the journal or decides its rejection.
+    static func classify(_ message: Message, _ s: State, now: Timestamp, entries: inout [JournalEntry]) -> Pending {
+        var frames = message.frames
+        var envelope = [frames.removeFirst()]
+        // A REQ client puts an empty delimiter before its frame; answer with the same envelope.
+        if frames.count >= 2, frames[0].isEmpty {
+            envelope.append(frames.removeFirst())
+        }
+        func reject(_ id: String?, _ error: String, oversized: Bool = false, unauthorised: Bool = false) -> Pending {
+            s.stats.update {
+                $0.rejected += 1
+                if oversized { $0.oversized += 1 }
+                if unauthorised { $0.unauthorised += 1 }
+            }
+            s.rejectionLog.log(s.logger, "event rejected: \(error)",
+                               metadata: ["id": "\(id ?? "null")", "platform": "\(message.userID ?? "-")"])
+            return Pending(envelope: envelope, verdict: .reply(Reply.rejected(id: id, error: error)))
+        }
+        if message.truncated || frames.count != 1 {
+            let n = message.truncated ? "too many" : "\(frames.count)"
+            return reject(nil, "expected one frame holding a JSON object, got \(n) frames")
+        }
+        let frame = frames[0]
+        if frame.count > EventDecoder.maxEventBytes {
+            return reject(nil, "event larger than 64 KiB", oversized: true)
+        }
+        switch s.decoder.decode(frame, now: now) {
+        case .failure(let rejection):
+            return reject(rejection.id, rejection.message)
+        case .success(let event):
+            if let platform = message.userID {
+                if let area = AreaPath(platform), event.source.isWithin(area) {
+                    // allowed
+                } else {
+                    return reject(event.id, "source \(event.source) is not allowed for platform \(platform)",
+                                  unauthorised: true)
+                }
+            }
+            entries.append(JournalEntry(source: event.source.rawValue, eventID: event.id, status: event.status,
+                                        payload: EventEncoder.encode(event)))
+            return Pending(envelope: envelope, verdict: .journal(id: event.id))
+        }
+    }
+}
+
+/// Reply frames of the ingest endpoint.
+enum Reply {
+    static func status(id: String, _ status: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 64)
+        w.beginObject()
+        w.field("id", id)
+        w.field("status", status)
+        w.endObject()
+        return w.bytes
+    }
+
+    static func rejected(id: String?, error: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 128)
+        w.beginObject()
+        w.key("id")
+        if let id { w.value(id) } else { w.null() }
+        w.field("status", "rejected")
+        w.field("error", error)
+        w.endObject()
+        return w.bytes
+    }
+}

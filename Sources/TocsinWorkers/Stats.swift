@@ -1,0 +1,33 @@
+import Synchronization
+
+/// The pipeline's counters, as `stats` reports them.
+public struct Counts: Sendable, Hashable {
+    public var accepted = 0
+    public var duplicate = 0
+    /// Every `rejected` reply, oversized and unauthorised-source ones included.
+    public var rejected = 0
+    /// Rejected because the frame was over 64 KiB (a subset of `rejected`).
+    public var oversized = 0
+    /// Connection attempts refused by the ZAP allow-list, plus events whose `source` the platform's key may
+    /// not publish.
+    public var unauthorised = 0
+    public var warnings = 0
+    public var tasks = 0
+    public var escalations = 0
+    /// The feed's current sequence number.
+    public var seq = 0
+
+    public init() {}
+}
+
+/// Counters shared by the workers of one process. Workers add a batch's counts at once.
+public final class PipelineStats: Sendable {
+    private let counts = Mutex(Counts())
+    public init() {}
+
+    public func update(_ body: (inout Counts) -> Void) {
+        counts.withLock { body(&$0) }
+    }
+
+    public var snapshot: Counts { counts.withLock { $0 } }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import TocsinConfig
+import TocsinWorkers
+
+/// Options shared by the commands that load the configuration.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "The main configuration file.")
+    var config: String = ConfigLoader.defaultPath
+
+    @Option(name: .long, help: "The data folder (journal and state); default: the config's `data`.")
+    var data: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func load() throws -> TocsinConfiguration {
+        do {
+            return try ConfigLoader.load(path: config)
+        } catch {
+            printError(error.description)
+            throw ExitCode(2)
+        }
+    }
+
+    func makeLogger(_ label: String) -> Logger {
+        LoggingBootstrap.once(level: Logger.Level(rawValue: logLevel) ?? .info)
+        return Logger(label: label)
+    }
+}
+
+enum LoggingBootstrap {
+    nonisolated(unsafe) static var done = false
+    static func once(level: Logger.Level) {
+        if done { return }
+        done = true
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+    }
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run every worker in one process and bind the public endpoints.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        let logger = options.makeLogger("tocsin")
+        let pipeline: Pipeline
+        do {
+            pipeline = try Pipeline(config: config, dataPath: options.data, logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        pipeline.start()
+        waitForTermination()
+        logger.info("stopping on signal")
+        pipeline.stop()
+    }
+}
+
+/// Blocks until SIGINT or SIGTERM arrives.
+func waitForTermination() {
+    let done = DispatchSemaphore(value: 0)
+    var sources: [DispatchSourceSignal] = []
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler { done.signal() }
+        source.resume()
+        sources.append(source)
+    }
+    done.wait()
+    _ = sources
+}
