@@ -84,3 +84,31 @@ import TocsinTesting
         #expect(dedupKey(source: "", id: "") == Int64(bitPattern: 0xaf63_bd4c_8601_b7df))
     }
 }
+
+@Suite struct WorkerStoreTests {
+    @Test func commitsOffsetStateAndOutboxTogetherAndResumes() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { Fixtures.removeTemporary(dir) }
+        let path = dir + "/worker.sqlite"
+        do {
+            let store = try WorkerStore(path: path)
+            let first = try store.commit(offsets: ["journal": 10], state: ["a": [1], "b": [2]],
+                                         outbox: [("actual/warning/street/sz.futian.shatou.", [7]), ("exercise/task/city/sz.", [8])])
+            #expect(first.map(\.seq) == [1, 2])
+            try store.commit(offsets: ["journal": 12], state: ["a": nil], outbox: [("actual/warning/city/sz.", [9])])
+            try store.close()
+        }
+        let store = try WorkerStore(path: path)
+        #expect(try store.offset("journal") == 12)
+        #expect(try store.offset("never") == 0)
+        #expect(try store.loadState() == ["b": [2]])
+        #expect(store.lastOutboxSeq == 3)
+        #expect(try store.outbox(after: 0).map(\.seq) == [1, 2, 3])
+        #expect(try store.outbox(after: 1, prefix: "actual/").map(\.body) == [[9]])
+        #expect(try store.outbox(after: 0, prefix: "actual/warning/street/sz.futian.").map(\.seq) == [1])
+        // Sequence numbers continue after reopening, never reused.
+        let next = try store.commit(offsets: [:], state: [:], outbox: [("t", [])])
+        #expect(next.map(\.seq) == [4])
+        try store.close()
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+import TocsinCore
+
+/// One message a worker produced, in its outbox: the next worker (or a feed subscriber) reads these in order.
+public struct OutboxMessage: Sendable, Hashable {
+    /// 1, 2, 3, ... never reused. For the dispatch worker this is the feed's `seq`.
+    public var seq: Int64
+    public var topic: String
+    public var body: [UInt8]
+
+    public init(seq: Int64, topic: String, body: [UInt8]) {
+        self.seq = seq
+        self.topic = topic
+        self.body = body
+    }
+}
+
+/// A downstream worker's durable state: its input offset, its state rows and its outbox, always changed
+/// together in one transaction. After `kill -9` the worker resumes from exactly the offset whose effects
+/// (state and output) are stored: nothing is lost, nothing is produced twice.
+public final class WorkerStore {
+    private let db: DatabaseQueue
+    private var lastSeq: Int64
+    public let path: String
+
+    public init(path: String, sync: SyncMode = .full) throws {
+        self.path = path
+        var config = Configuration()
+        config.journalMode = .wal
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(sync == .full ? "FULL" : "NORMAL")")
+        }
+        db = try DatabaseQueue(path: path, configuration: config)
+        try db.write { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS offsets (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, body BLOB NOT NULL);
+                """)
+        }
+        lastSeq = try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0 }
+    }
+
+    /// The highest outbox sequence number, 0 when empty.
+    public var lastOutboxSeq: Int64 { lastSeq }
+
+    /// Stores, in one transaction: new input offsets, state rows to upsert (or delete, with nil), and new outbox
+    /// messages, which get the next sequence numbers. Returns the stored messages.
+    @discardableResult
+    public func commit(offsets: [String: Int64], state: [String: [UInt8]?], outbox: [(topic: String, body: [UInt8])])
+        throws -> [OutboxMessage]
+    {
+        var seq = lastSeq
+        var stored: [OutboxMessage] = []
+        try db.inTransaction(.immediate) { db in
+            for (name, value) in offsets {
+                try db.execute(sql: "INSERT INTO offsets (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                               arguments: [name, value])
+            }
+            for (key, value) in state {
+                if let value {
+                    try db.execute(sql: "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                                   arguments: [key, Data(value)])
+                } else {
+                    try db.execute(sql: "DELETE FROM state WHERE key = ?", arguments: [key])
+                }
+            }
+            let insert = try db.cachedStatement(sql: "INSERT INTO outbox (seq, topic, body) VALUES (?, ?, ?)")
+            for m in outbox {
+                seq += 1
+                try insert.execute(arguments: [seq, m.topic, Data(m.body)])
+                stored.append(OutboxMessage(seq: seq, topic: m.topic, body: m.body))
+            }
+            return .commit
+        }
+        lastSeq = seq
+        return stored
+    }
+
+    public func offset(_ name: String) throws -> Int64 {
+        try db.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM offsets WHERE name = ?", arguments: [name]) ?? 0 }
+    }
+
+    /// Every state row, for restoring the worker.
+    public func loadState() throws -> [String: [UInt8]] {
+        try db.read { db in
+            var out: [String: [UInt8]] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT key, value FROM state")
+            while let row = try rows.next() {
+                let data: Data = row[1]
+                out[row[0]] = [UInt8](data)
+            }
+            return out
+        }
+    }
+
+    /// Up to `limit` outbox messages after `seq` whose topic starts with `prefix`, in order.
+    public func outbox(after seq: Int64, prefix: String = "", limit: Int = 10_000) throws -> [OutboxMessage] {
+        try db.read { db in
+            let rows: RowCursor
+            if prefix.isEmpty {
+                rows = try Row.fetchCursor(db, sql: "SELECT seq, topic, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                                           arguments: [seq, limit])
+            } else {
+                rows = try Row.fetchCursor(
+                    db, sql: "SELECT seq, topic, body FROM outbox WHERE seq > ? AND substr(topic, 1, ?) = ? ORDER BY seq LIMIT ?",
+                    arguments: [seq, prefix.utf8.count, prefix, limit])
+            }
+            var out: [OutboxMessage] = []
+            while let row = try rows.next() {
+                let data: Data = row[2]
+                out.append(OutboxMessage(seq: row[0], topic: row[1], body: [UInt8](data)))
+            }
+            return out
+        }
+    }
+
+    public func close() throws { try db.close() }
+}
