@@ -35,13 +35,49 @@ public struct Endpoints: Sendable {
     public var ingest: String
     public var feed: String
     public var command: String
+    /// Internal, between worker processes (`tocsin worker NAME`); `tocsin run` uses `inproc://` instead.
+    public var `internal`: InternalEndpoints
 
     public init(ingest: String = "tcp://127.0.0.1:7701", feed: String = "tcp://127.0.0.1:7702",
-                command: String = "tcp://127.0.0.1:7703") {
+                command: String = "tcp://127.0.0.1:7703", internal: InternalEndpoints = InternalEndpoints()) {
         self.ingest = ingest
         self.feed = feed
         self.command = command
+        self.internal = `internal`
     }
+}
+
+/// Endpoints the workers use among themselves. Only wake-ups and time travel over them: the data itself is
+/// read from the shared data folder (SQLite in WAL mode allows several processes on one host).
+public struct InternalEndpoints: Sendable, Hashable {
+    /// PUB (ingest): "the journal grew to N".
+    public var journal: String
+    /// PUB (ingest): clock ticks, the pipeline's time.
+    public var clock: String
+    /// PUB (classify): "incident changes grew to N".
+    public var incidents: String
+    /// PULL (classify): all-clear requests forwarded by dispatch.
+    public var control: String
+    /// PUB (dispatch): "the feed grew to N", for the plan worker.
+    public var warnings: String
+    /// PULL (plan): task state requests forwarded by dispatch.
+    public var tasks: String
+
+    public init(journal: String = "tcp://127.0.0.1:7711", clock: String = "tcp://127.0.0.1:7712",
+                incidents: String = "tcp://127.0.0.1:7713", control: String = "tcp://127.0.0.1:7714",
+                warnings: String = "tcp://127.0.0.1:7715", tasks: String = "tcp://127.0.0.1:7716") {
+        self.journal = journal
+        self.clock = clock
+        self.incidents = incidents
+        self.control = control
+        self.warnings = warnings
+        self.tasks = tasks
+    }
+
+    /// The in-process endpoints of `tocsin run`.
+    public static let inProcess = InternalEndpoints(
+        journal: "inproc://tocsin.journal", clock: "inproc://tocsin.clock", incidents: "inproc://tocsin.incidents",
+        control: "inproc://tocsin.control", warnings: "inproc://tocsin.warnings", tasks: "inproc://tocsin.tasks")
 }
 
 /// Everything `Config/tocsin.yaml` and the files it names describe.
@@ -126,9 +162,19 @@ public enum ConfigLoader {
                          areasFile: inout String, catalogFile: inout String) {
         guard let f = root.fields(allowed: ["endpoints", "data", "durability", "security", "escalation",
                                             "areas", "catalog", "ingest"]) else { return }
-        if let e = f["endpoints"], let ef = e.fields(allowed: ["ingest", "feed", "command"]) {
-            for (name, kp) in [("ingest", \Endpoints.ingest), ("feed", \.feed), ("command", \.command)] {
-                guard let c = ef[name], let s = c.nonEmptyString() else { continue }
+        if let e = f["endpoints"], let ef = e.fields(allowed: ["ingest", "feed", "command", "internal"]) {
+            var pairs: [(String, WritableKeyPath<Endpoints, String>, YAMLCursor?)] = [
+                ("ingest", \Endpoints.ingest, ef["ingest"]), ("feed", \.feed, ef["feed"]), ("command", \.command, ef["command"]),
+            ]
+            if let ic = ef["internal"], let inf = ic.fields(allowed: ["journal", "clock", "incidents", "control", "warnings", "tasks"]) {
+                pairs += [
+                    ("journal", \Endpoints.internal.journal, inf["journal"]), ("clock", \.internal.clock, inf["clock"]),
+                    ("incidents", \.internal.incidents, inf["incidents"]), ("control", \.internal.control, inf["control"]),
+                    ("warnings", \.internal.warnings, inf["warnings"]), ("tasks", \.internal.tasks, inf["tasks"]),
+                ]
+            }
+            for (_, kp, cursor) in pairs {
+                guard let c = cursor, let s = c.nonEmptyString() else { continue }
                 if !isEndpoint(s) {
                     c.problem("\"\(s)\" is not a ZeroMQ endpoint (tcp://host:port, ipc://path or inproc://name)")
                 } else {
