@@ -702,6 +702,13 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// Writes already-serialised JSON as one value, unchanged (the caller guarantees it is valid JSON).
+    public mutating func raw(_ json: [UInt8]) {
+        separator()
+        bytes.append(contentsOf: json)
+        needsComma = true
+    }
+
     /// Writes any JSON value (objects keep their member order).
     public mutating func value(_ v: JSONValue) {
         switch v {

@@ -47,8 +47,12 @@ public enum AppendOutcome: Sendable, Hashable {
 /// Appends are batched by the caller (group commit): one call, one transaction, one sync. The journal is
 /// written by one owner; any number of readers read it in order from an offset.
 public protocol Journal: AnyObject {
-    /// Appends a batch in one transaction; when this returns, every `accepted` entry is durable.
-    func append(_ entries: [JournalEntry]) throws -> [AppendOutcome]
+    /// Appends a batch in one transaction; when this returns, every `accepted` entry is durable. The batch's
+    /// `accepted` and `duplicate` outcomes, plus `counts` (e.g. `rejected`), are added to the stored counters
+    /// in the same transaction.
+    func append(_ entries: [JournalEntry], counts: [String: Int]) throws -> [AppendOutcome]
+    /// The stored counters (`accepted`, `duplicate`, `rejected`, ...), kept across restarts.
+    func counters() throws -> [String: Int]
     /// Up to `limit` records with `seq > after`, in order.
     func read(after seq: Int64, limit: Int) throws -> [JournalRecord]
     /// The highest sequence number written, 0 for an empty journal.

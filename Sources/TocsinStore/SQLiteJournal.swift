@@ -45,6 +45,7 @@ public final class SQLiteJournal: Journal {
                     payload BLOB NOT NULL
                 );
                 CREATE INDEX IF NOT EXISTS journal_key ON journal(key);
+                CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
                 """)
         }
         (keys, last) = try db.read { db in
@@ -57,7 +58,11 @@ public final class SQLiteJournal: Journal {
     }
 
     public func append(_ entries: [JournalEntry]) throws -> [AppendOutcome] {
-        if entries.isEmpty { return [] }
+        try append(entries, counts: [:])
+    }
+
+    public func append(_ entries: [JournalEntry], counts: [String: Int]) throws -> [AppendOutcome] {
+        if entries.isEmpty && counts.values.allSatisfy({ $0 == 0 }) { return [] }
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(entries.count)
         var added: [Int64] = []
@@ -82,6 +87,14 @@ public final class SQLiteJournal: Journal {
                     batchKeys.insert(key)
                     added.append(key)
                     outcomes.append(.accepted(seq: seq))
+                }
+                var all = counts
+                all["accepted", default: 0] += added.count
+                all["duplicate", default: 0] += entries.count - added.count
+                for (name, value) in all where value != 0 {
+                    try db.execute(
+                        sql: "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                        arguments: [name, value])
                 }
                 return .commit
             }
@@ -125,25 +138,18 @@ public final class SQLiteJournal: Journal {
     }
 
     public func read(after seq: Int64, limit: Int) throws -> [JournalRecord] {
-        try db.read { db in
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT seq, source, event_id, status, payload FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
-                arguments: [seq, limit])
-            var out: [JournalRecord] = []
-            while let row = try rows.next() {
-                let data: Data = row[4]
-                out.append(JournalRecord(seq: row[0], source: row[1], eventID: row[2],
-                                         status: Status(rawValue: row[3]) ?? .actual, payload: [UInt8](data)))
-            }
-            return out
-        }
+        try db.read { db in try readJournal(db, after: seq, limit: limit) }
     }
 
     public func lastSeq() throws -> Int64 {
         try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM journal") ?? 0 }
     }
 
-    /// Every `(source, id)` pair in journal order: for tests and audits.
+    public func counters() throws -> [String: Int] {
+        try db.read { db in try readCounters(db) }
+    }
+
+    /// The number of journaled events.
     public func count() throws -> Int {
         try db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journal") ?? 0 }
     }
@@ -155,3 +161,53 @@ public final class SQLiteJournal: Journal {
 
 private let SQLITE_STATIC = unsafeBitCast(0, to: sqlite3_destructor_type.self)
 private let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// A read-only view of the journal for downstream workers (also in other processes): reads in order from an
+/// offset, never writes, and keeps no dedup set in memory.
+public final class JournalReader {
+    private let db: DatabaseQueue
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(5)
+        // The writer creates the file; wait for it when a reader process starts first.
+        var tries = 0
+        while !FileManager.default.fileExists(atPath: path) && tries < 100 {
+            usleep(50_000)
+            tries += 1
+        }
+        db = try DatabaseQueue(path: path, configuration: config)
+    }
+
+    public func read(after seq: Int64, limit: Int) throws -> [JournalRecord] {
+        try db.read { db in try readJournal(db, after: seq, limit: limit) }
+    }
+
+    public func counters() throws -> [String: Int] {
+        try db.read { db in try readCounters(db) }
+    }
+
+    public func close() throws { try db.close() }
+}
+
+func readCounters(_ db: Database) throws -> [String: Int] {
+    guard try db.tableExists("counters") else { return [:] }
+    var out: [String: Int] = [:]
+    for row in try Row.fetchAll(db, sql: "SELECT name, value FROM counters") { out[row[0]] = row[1] }
+    return out
+}
+
+/// Reads journal rows after `seq`, in order (shared by the writer and the readers).
+func readJournal(_ db: Database, after seq: Int64, limit: Int) throws -> [JournalRecord] {
+    let rows = try Row.fetchCursor(
+        db, sql: "SELECT seq, source, event_id, status, payload FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+        arguments: [seq, limit])
+    var out: [JournalRecord] = []
+    while let row = try rows.next() {
+        let data: Data = row[4]
+        out.append(JournalRecord(seq: row[0], source: row[1], eventID: row[2],
+                                 status: Status(rawValue: row[3]) ?? .actual, payload: [UInt8](data)))
+    }
+    return out
+}

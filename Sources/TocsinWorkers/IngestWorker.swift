@@ -37,19 +37,22 @@ public final class IngestWorker: Sendable {
         let notify: Socket
         let journal: Journal
         let decoder: EventDecoder
-        let stats: PipelineStats
         let logger: Logger
         let settings: Settings
         let now: @Sendable () -> Timestamp
         var rejectionLog = RateLimitedLog()
+        /// Counts decided before the journal write, stored with the next batch.
+        var pendingCounts: [String: Int] = [:]
+        /// ZAP refusals (of this process's handler) already stored.
+        var zapStored = 0
+        var zapDenied: @Sendable () -> Int = { 0 }
 
-        init(router: Socket, notify: Socket, journal: Journal, decoder: EventDecoder, stats: PipelineStats,
+        init(router: Socket, notify: Socket, journal: Journal, decoder: EventDecoder,
              logger: Logger, settings: Settings, now: @escaping @Sendable () -> Timestamp) {
             self.router = router
             self.notify = notify
             self.journal = journal
             self.decoder = decoder
-            self.stats = stats
             self.logger = logger
             self.settings = settings
             self.now = now
@@ -57,8 +60,9 @@ public final class IngestWorker: Sendable {
     }
 
     /// Binds the endpoints now (so that a busy port fails start-up); `start()` runs the loop.
-    public init(context: Context, settings: Settings, journal: Journal, decoder: EventDecoder, stats: PipelineStats,
-                logger: Logger, now: @escaping @Sendable () -> Timestamp = WallClock.now) throws {
+    public init(context: Context, settings: Settings, journal: Journal, decoder: EventDecoder, logger: Logger,
+                zapDenied: @escaping @Sendable () -> Int = { 0 },
+                now: @escaping @Sendable () -> Timestamp = WallClock.now) throws {
         let router = try context.makeSocket(.router)
         let notify: Socket
         do {
@@ -75,8 +79,9 @@ public final class IngestWorker: Sendable {
             throw error
         }
         self.thread = try WorkerThread(name: "ingest")
-        self.state = State(router: router, notify: notify, journal: journal, decoder: decoder, stats: stats,
+        self.state = State(router: router, notify: notify, journal: journal, decoder: decoder,
                            logger: logger, settings: settings, now: now)
+        self.state.zapDenied = zapDenied
     }
 
     public func start() {
@@ -96,9 +101,11 @@ public final class IngestWorker: Sendable {
         s.logger.info("ingest ready", metadata: ["endpoint": "\(s.settings.endpoint)"])
         while !thread.isStopping {
             do {
-                let ready = try poller.poll(timeoutMilliseconds: -1)
+                let ready = try poller.poll(timeoutMilliseconds: 1000)
                 if ready.contains(where: { $0.index == routerIndex }) {
                     try drainAndCommit(s)
+                } else {
+                    try flushCounts(s)
                 }
             } catch let error as ZMQError where error.isTerminated {
                 break
@@ -127,32 +134,33 @@ public final class IngestWorker: Sendable {
             if replies.isEmpty { return }
             var outcomes: [AppendOutcome] = []
             var journalError: (any Error)?
-            if !entries.isEmpty {
-                do {
-                    outcomes = try s.journal.append(entries)
-                } catch {
-                    journalError = error
-                    s.logger.error("journal write failed: \(error)")
-                }
+            let denied = s.zapDenied()
+            if denied > s.zapStored {
+                s.pendingCounts["unauthorised", default: 0] += denied - s.zapStored
+            }
+            do {
+                outcomes = try s.journal.append(entries, counts: s.pendingCounts)
+                s.pendingCounts = [:]
+                s.zapStored = max(s.zapStored, denied)
+            } catch {
+                journalError = error
+                s.logger.error("journal write failed: \(error)")
             }
             var next = 0
             var lastSeq: Int64 = 0
-            var counts = Counts()
             for pending in replies {
                 let body: [UInt8]
                 switch pending.verdict {
                 case .journal(let id):
                     if journalError != nil {
-                        counts.rejected += 1
+                        s.pendingCounts["rejected", default: 0] += 1
                         body = Reply.rejected(id: id, error: "journal unavailable; resend later")
                     } else {
                         switch outcomes[next] {
                         case .accepted(let seq):
-                            counts.accepted += 1
                             lastSeq = seq
                             body = Reply.status(id: id, "accepted")
                         case .duplicate:
-                            counts.duplicate += 1
                             body = Reply.status(id: id, "duplicate")
                         }
                     }
@@ -162,11 +170,6 @@ public final class IngestWorker: Sendable {
                 }
                 _ = try? s.router.send(pending.envelope + [body], dontWait: true)
             }
-            s.stats.update {
-                $0.accepted += counts.accepted
-                $0.duplicate += counts.duplicate
-                $0.rejected += counts.rejected
-            }
             if lastSeq > 0 {
                 var w = JSONWriter(capacity: 32)
                 w.beginObject()
@@ -175,6 +178,16 @@ public final class IngestWorker: Sendable {
                 _ = try? s.notify.send([Array("journal".utf8), w.bytes], dontWait: true)
             }
         }
+    }
+
+    /// Stores counts that no batch carried yet (rejections and ZAP refusals while no event arrives).
+    static func flushCounts(_ s: State) throws {
+        let denied = s.zapDenied()
+        if denied > s.zapStored { s.pendingCounts["unauthorised", default: 0] += denied - s.zapStored }
+        guard !s.pendingCounts.isEmpty else { return }
+        _ = try s.journal.append([], counts: s.pendingCounts)
+        s.pendingCounts = [:]
+        s.zapStored = max(s.zapStored, denied)
     }
 
     struct Pending {
@@ -198,11 +211,9 @@ public final class IngestWorker: Sendable {
             envelope.append(frames.removeFirst())
         }
         func reject(_ id: String?, _ error: String, oversized: Bool = false, unauthorised: Bool = false) -> Pending {
-            s.stats.update {
-                $0.rejected += 1
-                if oversized { $0.oversized += 1 }
-                if unauthorised { $0.unauthorised += 1 }
-            }
+            s.pendingCounts["rejected", default: 0] += 1
+            if oversized { s.pendingCounts["oversized", default: 0] += 1 }
+            if unauthorised { s.pendingCounts["unauthorised", default: 0] += 1 }
             s.rejectionLog.log(s.logger, "event rejected: \(error)",
                                metadata: ["id": "\(id ?? "null")", "platform": "\(message.userID ?? "-")"])
             return Pending(envelope: envelope, verdict: .reply(Reply.rejected(id: id, error: error)))

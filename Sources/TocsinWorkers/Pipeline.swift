@@ -5,78 +5,119 @@ import TocsinCore
 import TocsinStore
 import ZeroMQ
 
-/// The embedded default: every worker in one process over `inproc://`, the public endpoints bound as the
-/// config says. `tocsin run` is this plus signal handling.
+/// The workers a process runs.
+public enum WorkerRole: String, Sendable, CaseIterable {
+    case ingest, classify, dispatch
+}
+
+/// Runs a set of workers in one process. `tocsin run` runs them all over `inproc://` (the embedded default);
+/// `tocsin worker NAME` runs one, over the config's internal tcp endpoints, sharing the data folder.
 public final class Pipeline: @unchecked Sendable {
     public let config: TocsinConfiguration
     public let dataPath: String
-    public let stats = PipelineStats()
+    public let roles: Set<WorkerRole>
     let context: Context
     let logger: Logger
     let zap: ZAPHandler?
-    let journal: SQLiteJournal
-    let ingest: IngestWorker
-    let command: CommandWorker
+    let journal: SQLiteJournal?
+    let ticker: Ticker?
+    let ingest: IngestWorker?
+    let classify: ClassifyWorker?
+    let dispatch: DispatchWorker?
     private var stopped = false
 
-    /// Internal endpoints, in-process.
-    public static let journalNotifyEndpoint = "inproc://tocsin.journal"
-
-    /// Opens the data folder and binds every endpoint; throws (and releases everything) when any step fails.
-    public init(config: TocsinConfiguration, dataPath: String? = nil, logger: Logger,
-                now: @escaping @Sendable () -> Timestamp = WallClock.now) throws {
+    /// Opens the data folder and binds every endpoint of `roles`; throws (and releases everything) when any
+    /// step fails. `clock` is the time source: the live ticker by default, or none (a drill drives time by
+    /// publishing on the clock endpoint itself).
+    public init(config: TocsinConfiguration, dataPath: String? = nil, roles: Set<WorkerRole> = Set(WorkerRole.allCases),
+                liveClock: Bool = true, logger: Logger, now: @escaping @Sendable () -> Timestamp = WallClock.now) throws {
         self.config = config
         self.logger = logger
+        self.roles = roles
         let data = dataPath ?? config.dataPath
         self.dataPath = data
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        context = try Context(ioThreads: 1)
+        let internalEndpoints = roles == Set(WorkerRole.allCases) ? InternalEndpoints.inProcess : config.endpoints.internal
+        let context = try Context(ioThreads: 1)
+        self.context = context
+        let sync: SyncMode = config.durability == .full ? .full : .normal
         var zap: ZAPHandler?
-        var security: ServerSecurity?
         var journal: SQLiteJournal?
+        var ticker: Ticker?
         var ingest: IngestWorker?
+        var classify: ClassifyWorker?
+        var dispatch: DispatchWorker?
         do {
+            var security: ServerSecurity?
             if config.security.mode == .curve {
                 guard let secret = config.security.serverSecretKey else {
                     throw PipelineError("security mode curve needs security.server_secret_key")
                 }
-                let handler = ZAPHandler(context: context, allowed: ServerSecurity.allowList(config),
-                                         logger: logger)
+                let handler = ZAPHandler(context: context, allowed: ServerSecurity.allowList(config), logger: logger)
                 try handler.start()
                 zap = handler
                 security = ServerSecurity(secretKey: secret)
             }
-            let j = try SQLiteJournal(path: data + "/journal.sqlite", sync: config.durability == .full ? .full : .normal)
-            journal = j
-            let decoder = EventDecoder(catalog: config.catalog, areas: config.areas,
-                                       maxFutureSeconds: config.maxFutureSeconds)
-            ingest = try IngestWorker(
-                context: context,
-                settings: .init(endpoint: config.endpoints.ingest, notifyEndpoint: Self.journalNotifyEndpoint,
-                                security: security),
-                journal: j, decoder: decoder, stats: stats, logger: logger, now: now)
             let zapRef = zap
-            let handler = StatsOnlyHandler(stats: stats, zapDenied: { zapRef?.deniedCount ?? 0 })
-            command = try CommandWorker(context: context, endpoint: config.endpoints.command, handler: handler,
-                                        security: security, logger: logger)
+            let zapDenied: @Sendable () -> Int = { zapRef?.deniedCount ?? 0 }
+            if roles.contains(.ingest) {
+                let j = try SQLiteJournal(path: data + "/journal.sqlite", sync: sync)
+                journal = j
+                let decoder = EventDecoder(catalog: config.catalog, areas: config.areas,
+                                           maxFutureSeconds: config.maxFutureSeconds)
+                // With dispatch in this process, dispatch reports ZAP refusals itself.
+                let dispatchHere = roles.contains(.dispatch)
+                let ingestZap: @Sendable () -> Int = { dispatchHere ? 0 : (zapRef?.deniedCount ?? 0) }
+                let settings = IngestWorker.Settings(endpoint: config.endpoints.ingest,
+                                                     notifyEndpoint: internalEndpoints.journal, security: security)
+                ingest = try IngestWorker(
+                    context: context, settings: settings, journal: j, decoder: decoder, logger: logger,
+                    zapDenied: ingestZap, now: now)
+                if liveClock {
+                    ticker = try Ticker(context: context, endpoint: internalEndpoints.clock, now: now)
+                }
+            }
+            if roles.contains(.classify) {
+                classify = try ClassifyWorker(
+                    context: context,
+                    endpoints: .init(journal: internalEndpoints.journal, clock: internalEndpoints.clock,
+                                     incidents: internalEndpoints.incidents, control: internalEndpoints.control),
+                    journalPath: data + "/journal.sqlite", storePath: data + "/classify.sqlite", sync: sync,
+                    catalog: config.catalog, areas: config.areas, logger: logger)
+            }
+            if roles.contains(.dispatch) {
+                dispatch = try DispatchWorker(
+                    context: context,
+                    endpoints: .init(feed: config.endpoints.feed, command: config.endpoints.command,
+                                     incidents: internalEndpoints.incidents, control: internalEndpoints.control,
+                                     warnings: internalEndpoints.warnings),
+                    dataPath: data, config: config, security: security, logger: logger, zapDenied: zapDenied)
+            }
         } catch {
             zap?.stop()
             ingest?.stop()
+            classify?.stop()
+            ticker?.stop()
             try? journal?.close()
             context.shutdown()
             context.terminate()
             throw error
         }
         self.zap = zap
-        self.journal = journal!
-        self.ingest = ingest!
+        self.journal = journal
+        self.ticker = ticker
+        self.ingest = ingest
+        self.classify = classify
+        self.dispatch = dispatch
     }
 
     public func start() {
-        ingest.start()
-        command.start()
+        dispatch?.start()
+        classify?.start()
+        ingest?.start()
+        ticker?.start()
         logger.info("tocsin running", metadata: [
-            "ingest": "\(config.endpoints.ingest)", "command": "\(config.endpoints.command)", "data": "\(dataPath)",
+            "workers": "\(roles.map(\.rawValue).sorted().joined(separator: ","))", "data": "\(dataPath)",
         ])
     }
 
@@ -84,10 +125,12 @@ public final class Pipeline: @unchecked Sendable {
     public func stop() {
         if stopped { return }
         stopped = true
-        ingest.stop()
-        command.stop()
+        ticker?.stop()
+        ingest?.stop()
+        classify?.stop()
+        dispatch?.stop()
         zap?.stop()
-        try? journal.close()
+        try? journal?.close()
         context.shutdown()
         context.terminate()
         logger.info("tocsin stopped")

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The pipeline's counters, as `stats` reports them.
 public struct Counts: Sendable, Hashable {
     public var accepted = 0
@@ -20,14 +18,3 @@ public struct Counts: Sendable, Hashable {
     public init() {}
 }
 
-/// Counters shared by the workers of one process. Workers add a batch's counts at once.
-public final class PipelineStats: Sendable {
-    private let counts = Mutex(Counts())
-    public init() {}
-
-    public func update(_ body: (inout Counts) -> Void) {
-        counts.withLock { body(&$0) }
-    }
-
-    public var snapshot: Counts { counts.withLock { $0 } }
-}

@@ -81,3 +81,35 @@ func waitForTermination() {
     done.wait()
     _ = sources
 }
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run one worker alone, over the config's internal tcp endpoints, sharing the data folder.",
+        discussion: """
+            ingest binds the ingest endpoint (and publishes the clock); dispatch binds the feed and command
+            endpoints and answers `stats` for the whole pipeline; classify binds no public endpoint.
+            """)
+
+    @Argument(help: "ingest, classify or dispatch.") var name: String
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        guard let role = WorkerRole(rawValue: name) else {
+            printError("unknown worker \"\(name)\" (expected one of: \(WorkerRole.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw ExitCode(2)
+        }
+        let config = try options.load()
+        let logger = options.makeLogger("tocsin.\(role.rawValue)")
+        let pipeline: Pipeline
+        do {
+            pipeline = try Pipeline(config: config, dataPath: options.data, roles: [role], logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        pipeline.start()
+        waitForTermination()
+        pipeline.stop()
+    }
+}

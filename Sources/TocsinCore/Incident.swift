@@ -1,0 +1,214 @@
+// Incidents: events about the same thing (same incident type and status, near in space and time) merged into
+// one record with a tier and a lifecycle. Built and changed only by `IncidentEngine`.
+
+/// Why an incident closed.
+public enum CloseReason: String, Sendable, Hashable, Codable, CaseIterable {
+    /// No new event for the incident type's quiet period.
+    case quiet
+    /// An all-clear from a command center (the `close` op).
+    case allClear = "all_clear"
+}
+
+/// One incident: the merged facts of its events, its tier and its lifecycle.
+///
+/// Only `IncidentEngine` creates incidents, from events. `status` is fixed by the event that opened the incident
+/// and events of another status never join it, so an incident's status is always that of all of its events
+/// (the drill fence: only `actual` events make an `actual` incident).
+public struct Incident: Sendable, Hashable, Codable, Identifiable {
+    /// The smallest extent reported, in metres, so that a one-event incident still has an area on a map.
+    public static let minimumRadiusM = 50.0
+    /// How many event ids `sampleIDs` keeps.
+    public static let sampleSize = 5
+
+    /// `inc-<openingSeq>`: deterministic, so that a replay of the journal yields the same ids.
+    public let id: String
+    /// The journal sequence number of the event that opened the incident.
+    public let openingSeq: Int64
+    /// The incident type, e.g. `flood`.
+    public let type: String
+    /// The status of every one of its events.
+    public let status: Status
+    public let category: Category
+    public let capCategories: [CAPCategory]
+    /// The lowest common ancestor of its events' areas.
+    public internal(set) var area: AreaPath
+    /// The running mean of its events' locations (plain mean of degrees: fine away from the antimeridian).
+    public internal(set) var center: GeoPoint
+    /// An upper bound of the distance from `center` to its farthest event, kept without storing locations: the
+    /// smaller of two bounds, `max(previous extent + centre shift, distance to the new event)` (triangle
+    /// inequality; exact for one and two events) and the distance to the farthest corner of `bounds` (at most
+    /// about 1.42 x the true value however many events).
+    public internal(set) var extentM: Double
+    /// The bounding box of its events' locations.
+    public internal(set) var bounds: GeoBox
+    /// The earliest and latest event time (events may arrive slightly out of order).
+    public internal(set) var firstTime: Timestamp
+    public internal(set) var lastTime: Timestamp
+    public internal(set) var eventCount: Int
+    /// Ids of its first `sampleSize` events, in the order they were applied.
+    public internal(set) var sampleIDs: [String]
+    /// Number of events per event type.
+    public internal(set) var counts: [String: Int]
+    /// Per event type, per value name: the sum or the maximum (per the value's `aggregate`) over its events.
+    public internal(set) var aggregates: [String: [String: Double]]
+    /// The highest tier any of its event types' conditions reach; `nil` while below IV.
+    public internal(set) var tier: Tier?
+    public internal(set) var isOpen: Bool
+    /// Increases on every change that matters to a warning: facts (count, aggregates), tier, area, open/closed.
+    public internal(set) var version: Int
+    public internal(set) var closedAt: Timestamp?
+    public internal(set) var closeReason: CloseReason?
+
+    /// The extent around `center` with a floor of `minimumRadiusM`.
+    public var radiusM: Double { max(Self.minimumRadiusM, extentM) }
+
+    /// The number of events of `eventType` in the incident.
+    public func count(of eventType: String) -> Int { counts[eventType] ?? 0 }
+
+    /// The aggregate of `value` over the incident's events of `eventType`; `nil` when never reported.
+    public func aggregate(_ value: String, of eventType: String) -> Double? { aggregates[eventType]?[value] }
+
+    /// The incident's number (`openingSeq`) from an id `inc-<n>`.
+    public static func number(fromID id: String) -> Int64? {
+        guard id.hasPrefix("inc-") else { return nil }
+        return Int64(id.dropFirst(4))
+    }
+
+    /// A new incident holding exactly `event`.
+    init(opening event: Event, seq: Int64, spec: IncidentTypeSpec, eventSpec: EventTypeSpec, catalog: Catalog) {
+        id = "inc-\(seq)"
+        openingSeq = seq
+        type = spec.name
+        status = event.status
+        category = spec.category
+        capCategories = spec.capCategories
+        area = event.area
+        center = event.location
+        extentM = 0
+        bounds = GeoBox(event.location)
+        firstTime = event.time
+        lastTime = event.time
+        eventCount = 0
+        sampleIDs = []
+        counts = [:]
+        aggregates = [:]
+        tier = nil
+        isOpen = true
+        version = 0
+        closedAt = nil
+        closeReason = nil
+        absorb(event, spec: eventSpec, catalog: catalog)
+    }
+
+    /// Adds one event's facts. The caller has checked type, status, distance and time.
+    mutating func absorb(_ event: Event, spec: EventTypeSpec, catalog: Catalog) {
+        eventCount += 1
+        let n = Double(eventCount)
+        let old = center
+        center = GeoPoint(
+            lat: old.lat + (event.location.lat - old.lat) / n,
+            lon: old.lon + (event.location.lon - old.lon) / n)
+        bounds.include(event.location)
+        if eventCount == 1 {
+            extentM = 0
+        } else if old == center {
+            extentM = max(extentM, center.distance(to: event.location))
+        } else {
+            let drift = max(extentM + old.distance(to: center), center.distance(to: event.location))
+            extentM = min(drift, bounds.farthestCornerDistance(from: center))
+        }
+        if event.time < firstTime { firstTime = event.time }
+        if event.time > lastTime { lastTime = event.time }
+        if sampleIDs.count < Self.sampleSize { sampleIDs.append(event.id) }
+        counts[event.type, default: 0] += 1
+        for v in spec.values {
+            guard let x = event.values[v.name] else { continue }
+            aggregates[event.type, default: [:]][v.name] = v.aggregate.combine(aggregates[event.type]?[v.name], x)
+        }
+        if area != event.area, let common = area.commonAncestor(with: event.area) { area = common }
+        tier = Self.tier(counts: counts, aggregates: aggregates, catalog: catalog)
+        version += 1
+    }
+
+    /// Marks the incident closed.
+    mutating func close(at time: Timestamp, reason: CloseReason) {
+        isOpen = false
+        closedAt = time
+        closeReason = reason
+        version += 1
+    }
+
+    /// The highest tier reached by any event type of the incident.
+    static func tier(counts: [String: Int], aggregates: [String: [String: Double]], catalog: Catalog) -> Tier? {
+        var best: Tier?
+        for (type, count) in counts {
+            guard let spec = catalog.types[type],
+                let t = spec.tier(count: count, aggregates: aggregates[type] ?? [:])
+            else { continue }
+            if best == nil || t > best! { best = t }
+        }
+        return best
+    }
+}
+
+/// A latitude/longitude bounding box.
+public struct GeoBox: Sendable, Hashable, Codable {
+    public var south: Double
+    public var north: Double
+    public var west: Double
+    public var east: Double
+
+    public init(_ p: GeoPoint) {
+        south = p.lat
+        north = p.lat
+        west = p.lon
+        east = p.lon
+    }
+
+    public mutating func include(_ p: GeoPoint) {
+        if p.lat < south { south = p.lat }
+        if p.lat > north { north = p.lat }
+        if p.lon < west { west = p.lon }
+        if p.lon > east { east = p.lon }
+    }
+
+    /// The largest distance from `p` to a corner of the box: no point of the box is farther from a `p` inside.
+    public func farthestCornerDistance(from p: GeoPoint) -> Double {
+        max(
+            max(p.distance(to: GeoPoint(lat: south, lon: west)), p.distance(to: GeoPoint(lat: south, lon: east))),
+            max(p.distance(to: GeoPoint(lat: north, lon: west)), p.distance(to: GeoPoint(lat: north, lon: east))))
+    }
+}
+
+/// What happened to an incident, with its state right after.
+public struct IncidentChange: Sendable, Hashable, Codable {
+    public enum Kind: Sendable, Hashable, Codable {
+        /// A new incident, holding the event that opened it.
+        case opened
+        /// An event joined the incident; `previousTier` is its tier before.
+        case updated(previousTier: Tier?)
+        /// The incident closed (no more events join it).
+        case closed(CloseReason)
+    }
+
+    public var kind: Kind
+    /// The incident right after the change.
+    public var incident: Incident
+    /// The event that opened or updated the incident; `nil` for `closed`.
+    public var eventID: String?
+
+    public init(kind: Kind, incident: Incident, eventID: String? = nil) {
+        self.kind = kind
+        self.incident = incident
+        self.eventID = eventID
+    }
+
+    /// The tier before the change (`nil` for `opened`; the current tier for `closed`).
+    public var previousTier: Tier? {
+        switch kind {
+        case .opened: nil
+        case .updated(let t): t
+        case .closed: incident.tier
+        }
+    }
+}

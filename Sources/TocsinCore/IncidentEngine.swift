@@ -1,0 +1,300 @@
+import Foundation
+
+/// The serialisable state of an `IncidentEngine`: everything but the catalog and the derived indexes.
+public struct IncidentEngineState: Sendable, Hashable, Codable {
+    /// The highest journal sequence number applied; events at or below it are ignored (already applied).
+    public var lastSeq: Int64
+    /// The open incidents, by `openingSeq`.
+    public var incidents: [Incident]
+
+    public init(lastSeq: Int64 = 0, incidents: [Incident] = []) {
+        self.lastSeq = lastSeq
+        self.incidents = incidents
+    }
+}
+
+/// Correlates events into incidents and tiers them (PROTOCOL.md "Default catalog and tiers").
+///
+/// Pure and deterministic: time arrives as arguments (event times, `advance(to:)`), nothing is random, and ties
+/// are broken by incident number, so the same input gives the same output, also after a snapshot and restore.
+///
+/// An event joins the open incident of the same incident type and the same status whose centre is within the
+/// type's `radiusM`, if `firstTime - windowS <= event.time <= lastTime + windowS`; when several qualify, the
+/// nearest (then the oldest). Otherwise it opens a new incident `inc-<seq>`. Candidates come from a spatial grid
+/// (cells of 1.25 x the radius, keyed by incident type, status and cell; the 3 x 3 neighbourhood is searched),
+/// so the cost of an event does not grow with the number of open incidents. Quiet closes come from a heap of
+/// deadlines, so `advance` costs O(log n) per incident it closes or re-checks, not O(open incidents).
+///
+/// Closed incidents leave the engine: the `closed` change carries their final state.
+public struct IncidentEngine: Sendable {
+    public let catalog: Catalog
+
+    /// The highest journal sequence number applied.
+    public private(set) var lastSeq: Int64
+    /// Open incidents by number (`openingSeq`).
+    private var open: [Int64: Incident] = [:]
+    /// Spatial index of open incidents.
+    private var grid: [GridCell: [Int64]] = [:]
+    /// Quiet-close deadlines (lazy: an entry is re-checked against the incident when it comes due).
+    private var quiet = MinHeap<Deadline>()
+    /// Per event type: its spec and its incident type's routing.
+    private let routes: [String: EventRoute]
+    /// Per incident type: grid group and time limits.
+    private let incidentRoutes: [String: IncidentRoute]
+
+    /// Cells are this much larger than the radius, so that the gap between the haversine distance and the
+    /// grid's flat projection can never hide a candidate in the 3 x 3 neighbourhood.
+    static let cellMargin = 1.25
+
+    public init(catalog: Catalog) {
+        self.catalog = catalog
+        var incidentRoutes: [String: IncidentRoute] = [:]
+        for (index, name) in catalog.incidents.keys.sorted().enumerated() {
+            let spec = catalog.incidents[name]!
+            incidentRoutes[name] = IncidentRoute(
+                spec: spec, group: Int64(index), cellM: spec.radiusM * Self.cellMargin)
+        }
+        var routes: [String: EventRoute] = [:]
+        for (name, spec) in catalog.types {
+            guard let incident = incidentRoutes[spec.incident] else { continue }
+            routes[name] = EventRoute(spec: spec, incident: incident)
+        }
+        self.routes = routes
+        self.incidentRoutes = incidentRoutes
+        self.lastSeq = 0
+    }
+
+    /// An engine continuing from `state` (the catalog may have changed: incidents of an incident type it no
+    /// longer has stay open until they go quiet, with the default quiet period).
+    public init(catalog: Catalog, state: IncidentEngineState) {
+        self.init(catalog: catalog)
+        lastSeq = state.lastSeq
+        for incident in state.incidents where incident.isOpen {
+            insert(incident)
+        }
+    }
+
+    /// The state to snapshot: `init(catalog:state:)` continues exactly from it.
+    public var state: IncidentEngineState {
+        IncidentEngineState(lastSeq: lastSeq, incidents: openIncidents)
+    }
+
+    /// The state as JSON bytes (keys sorted: equal states give equal bytes).
+    public func snapshot() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(state))
+    }
+
+    /// An engine continuing from a `snapshot()`.
+    public init(catalog: Catalog, snapshot: [UInt8]) throws {
+        let state = try JSONDecoder().decode(IncidentEngineState.self, from: Data(snapshot))
+        self.init(catalog: catalog, state: state)
+    }
+
+    /// Open incidents, oldest first.
+    public var openIncidents: [Incident] {
+        open.keys.sorted().map { open[$0]! }
+    }
+
+    public var openCount: Int { open.count }
+
+    /// The open incident `id`; `nil` when unknown or closed.
+    public func incident(_ id: String) -> Incident? {
+        guard let n = Incident.number(fromID: id), let incident = open[n], incident.id == id else { return nil }
+        return incident
+    }
+
+    /// Correlates one journaled event. `seq` is its journal sequence number: it must increase; an event with a
+    /// `seq` not above `lastSeq` was applied already and is ignored. Events of a type not in the catalog are
+    /// ignored (the ingest decoder rejects them).
+    public mutating func apply(_ event: Event, seq: Int64) -> [IncidentChange] {
+        guard seq > lastSeq else { return [] }
+        lastSeq = seq
+        guard let route = routes[event.type] else { return [] }
+        let incidentRoute = route.incident
+        let group = incidentRoute.group * 4 + Int64(event.status.index)
+
+        if let number = nearest(to: event, group: group, route: incidentRoute) {
+            let oldCell = GridCell(group: group, point: open[number]!.center, cellM: incidentRoute.cellM)
+            let previousTier = open[number]!.tier
+            open[number]!.absorb(event, spec: route.spec, catalog: catalog)
+            let incident = open[number]!
+            let newCell = GridCell(group: group, point: incident.center, cellM: incidentRoute.cellM)
+            if newCell != oldCell {
+                removeFromGrid(number, cell: oldCell)
+                grid[newCell, default: []].append(number)
+            }
+            return [IncidentChange(kind: .updated(previousTier: previousTier), incident: incident, eventID: event.id)]
+        }
+
+        let incident = Incident(
+            opening: event, seq: seq, spec: incidentRoute.spec, eventSpec: route.spec, catalog: catalog)
+        insert(incident)
+        return [IncidentChange(kind: .opened, incident: incident, eventID: event.id)]
+    }
+
+    /// Closes every open incident whose last event is at least its type's `quietS` before `now`, oldest
+    /// deadline first. The incident's `closedAt` is the moment it went quiet (`lastTime + quietS`).
+    public mutating func advance(to now: Timestamp) -> [IncidentChange] {
+        var due: [Deadline] = []
+        while let top = quiet.min, top.micros <= now.micros {
+            quiet.pop()
+            guard let incident = open[top.number] else { continue }  // closed meanwhile
+            let deadline = quietDeadline(of: incident)
+            if deadline.micros > now.micros {
+                quiet.push(deadline)  // it had news since: check again later
+            } else {
+                due.append(deadline)
+            }
+        }
+        due.sort()
+        return due.compactMap { d in
+            close(number: d.number, at: Timestamp(micros: d.micros), reason: .quiet)
+        }
+    }
+
+    /// All-clear: closes the open incident `id` at `time`; `nil` when it is unknown or already closed.
+    public mutating func close(_ id: String, at time: Timestamp) -> IncidentChange? {
+        guard let n = Incident.number(fromID: id), open[n]?.id == id else { return nil }
+        return close(number: n, at: time, reason: .allClear)
+    }
+
+    // MARK: - Internals
+
+    private mutating func close(number: Int64, at time: Timestamp, reason: CloseReason) -> IncidentChange? {
+        guard var incident = open.removeValue(forKey: number) else { return nil }
+        let route = route(ofIncidentType: incident.type)
+        let group = route.group * 4 + Int64(incident.status.index)
+        removeFromGrid(number, cell: GridCell(group: group, point: incident.center, cellM: route.cellM))
+        incident.close(at: time, reason: reason)
+        return IncidentChange(kind: .closed(reason), incident: incident)
+    }
+
+    private mutating func insert(_ incident: Incident) {
+        let number = incident.openingSeq
+        open[number] = incident
+        let route = route(ofIncidentType: incident.type)
+        if route.group >= 0 {
+            let cell = GridCell(
+                group: route.group * 4 + Int64(incident.status.index), point: incident.center, cellM: route.cellM)
+            grid[cell, default: []].append(number)
+        }
+        quiet.push(quietDeadline(of: incident))
+    }
+
+    private mutating func removeFromGrid(_ number: Int64, cell: GridCell) {
+        guard var list = grid[cell], let i = list.firstIndex(of: number) else { return }
+        list.remove(at: i)
+        grid[cell] = list.isEmpty ? nil : list
+    }
+
+    private func route(ofIncidentType type: String) -> IncidentRoute {
+        incidentRoutes[type] ?? IncidentRoute.unknown
+    }
+
+    private func quietDeadline(of incident: Incident) -> Deadline {
+        let quietS = route(ofIncidentType: incident.type).spec.quietS
+        return Deadline(micros: incident.lastTime.adding(seconds: quietS).micros, number: incident.openingSeq)
+    }
+
+    /// The open incident the event joins, if any: nearest centre within the radius, time within the window.
+    private func nearest(to event: Event, group: Int64, route: IncidentRoute) -> Int64? {
+        let t = event.time.micros
+        let windowMicros = Int64((route.spec.windowS * 1_000_000).rounded())
+        let radius = route.spec.radiusM
+        let p = event.location
+        let row = GridCell.row(lat: p.lat, cellM: route.cellM)
+        var best: Int64?
+        var bestDistance = Double.infinity
+        for y in (row - 1)...(row + 1) {
+            let column = GridCell.column(lon: p.lon, row: y, cellM: route.cellM)
+            for x in (column - 1)...(column + 1) {
+                guard let list = grid[GridCell(group: group, x: x, y: y)] else { continue }
+                for number in list {
+                    guard let candidate = open[number],
+                        t >= candidate.firstTime.micros - windowMicros,
+                        t <= candidate.lastTime.micros + windowMicros
+                    else { continue }
+                    let d = candidate.center.distance(to: p)
+                    guard d <= radius else { continue }
+                    if d < bestDistance || (d == bestDistance && number < best!) {
+                        best = number
+                        bestDistance = d
+                    }
+                }
+            }
+        }
+        return best
+    }
+}
+
+// MARK: - Index types
+
+private struct IncidentRoute: Sendable {
+    var spec: IncidentTypeSpec
+    /// The incident type's part of the grid key; -1 for an incident type the catalog does not know.
+    var group: Int64
+    var cellM: Double
+
+    static let unknown = IncidentRoute(
+        spec: IncidentTypeSpec(name: "", category: .accident, capCategories: [.other], headline: "", instruction: ""),
+        group: -1, cellM: 500 * IncidentEngine.cellMargin)
+}
+
+private struct EventRoute: Sendable {
+    var spec: EventTypeSpec
+    var incident: IncidentRoute
+}
+
+private struct Deadline: Comparable, Sendable {
+    var micros: Int64
+    var number: Int64
+    static func < (a: Deadline, b: Deadline) -> Bool {
+        a.micros != b.micros ? a.micros < b.micros : a.number < b.number
+    }
+}
+
+/// A grid cell: rows of `cellM` metres of latitude; in each row, columns of `cellM` metres of longitude at the
+/// row's middle latitude. Keyed with the group (incident type and status), so only candidates are found.
+struct GridCell: Hashable, Sendable {
+    var group: Int64
+    var x: Int64
+    var y: Int64
+
+    static let metresPerDegree = 6_371_008.8 * Double.pi / 180
+
+    init(group: Int64, x: Int64, y: Int64) {
+        self.group = group
+        self.x = x
+        self.y = y
+    }
+
+    init(group: Int64, point: GeoPoint, cellM: Double) {
+        let y = Self.row(lat: point.lat, cellM: cellM)
+        self.init(group: group, x: Self.column(lon: point.lon, row: y, cellM: cellM), y: y)
+    }
+
+    @inline(__always)
+    static func row(lat: Double, cellM: Double) -> Int64 {
+        Int64((lat * metresPerDegree / cellM).rounded(.down))
+    }
+
+    @inline(__always)
+    static func column(lon: Double, row: Int64, cellM: Double) -> Int64 {
+        let middleLat = (Double(row) + 0.5) * cellM / metresPerDegree
+        let scale = max(cos(middleLat * .pi / 180), 0.01)
+        return Int64((lon * metresPerDegree * scale / cellM).rounded(.down))
+    }
+}
+
+extension Status {
+    /// 0, 1, 2 for actual, exercise, test.
+    var index: Int {
+        switch self {
+        case .actual: 0
+        case .exercise: 1
+        case .test: 2
+        }
+    }
+}

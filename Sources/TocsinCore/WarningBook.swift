@@ -1,0 +1,364 @@
+import Foundation
+
+/// Why an acknowledgement (or a close) was refused. `description` is the message for the command reply.
+public struct WarningError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable, Codable {
+        /// `unknown warning "w-x"`
+        case unknownWarning
+        /// `unknown incident "inc-x"` / `no warning was issued for incident inc-x`
+        case unknownIncident
+        /// `warning w-3 is superseded by w-5`
+        case superseded
+        /// `incident inc-4 is closed`
+        case closed
+        /// `sz.nanshan does not own warning w-7 (owner sz.futian)`
+        case notOwner
+    }
+
+    public var code: Code
+    public var message: String
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { message }
+}
+
+/// The warnings of one incident: the latest incident state seen, and every warning issued, oldest first.
+public struct WarningThread: Sendable, Hashable, Codable {
+    public internal(set) var incident: Incident
+    public internal(set) var warnings: [Warning]
+    /// The highest level an escalation reached: later updates are owned at least at this level.
+    public internal(set) var escalatedLevel: Level?
+    /// When the `cancel` was issued; the thread is then kept for `WarningBook.retentionS` for look-ups.
+    public internal(set) var closedAt: Timestamp?
+}
+
+/// The serialisable state of a `WarningBook`.
+public struct WarningBookState: Sendable, Hashable, Codable {
+    /// The next feed sequence number (PROTOCOL.md: starts at 1, never reused).
+    public var nextSeq: Int64
+    /// The number of the next warning id `w-<n>`.
+    public var nextWarningNumber: Int64
+    /// Incidents with at least one warning, by `openingSeq`.
+    public var threads: [WarningThread]
+
+    public init(nextSeq: Int64 = 1, nextWarningNumber: Int64 = 1, threads: [WarningThread] = []) {
+        self.nextSeq = nextSeq
+        self.nextWarningNumber = nextWarningNumber
+        self.threads = threads
+    }
+}
+
+/// Turns incident changes into warnings, and runs acknowledgement and escalation (PROTOCOL.md "Tiers and
+/// owners", "Warning"). Pure: the time arrives as an argument.
+///
+/// - The first warning of an incident with a tier is an `alert`. Incidents without a tier produce nothing.
+/// - Later changes produce an `update` when the tier, the owning level or owner, or the area changed (with
+///   `updateOnEvidence`, also when the number of events changed); otherwise nothing.
+/// - A closed incident produces a `cancel`, only when an alert was sent, owned like the latest warning.
+/// - A latest warning not acknowledged within its level's timeout is escalated one level up (`advance`).
+///   Escalation sticks: later updates of the incident are owned at least at the escalated level.
+/// - `seq` comes from `nextSeq`, which the book increments and keeps in its state; `takeSeq()` hands out
+///   numbers for other feed messages (tasks), so one counter numbers the whole feed.
+public struct WarningBook: Sendable {
+    /// Shipped acknowledgement timeouts (PROTOCOL.md): street 5 min, district 10 min, city 15 min.
+    public static let defaultAckTimeouts: [Level: Double] = [.street: 300, .district: 600, .city: 900]
+
+    public let catalog: Catalog
+    /// The display name of an area for `{area_name}`; `nil` falls back to the path.
+    public let areaName: @Sendable (AreaPath) -> String?
+    /// Also issue an `update` when only the evidence (the number of events) changed. Off by default: the
+    /// contract lists tier, owner, area and escalation as the reasons for an update.
+    public var updateOnEvidence: Bool
+    /// How long the warnings of a closed incident stay available to `warning(_:)` and for clear `ack` errors.
+    public var retentionS: Double
+
+    /// The next feed sequence number.
+    public var nextSeq: Int64
+    private var nextWarningNumber: Int64
+    private var threads: [String: WarningThread] = [:]
+    /// Warning id -> incident id, for every warning of a kept thread.
+    private var index: [String: String] = [:]
+
+    public init(
+        catalog: Catalog, areaName: @escaping @Sendable (AreaPath) -> String? = { _ in nil },
+        updateOnEvidence: Bool = false, retentionS: Double = 86_400, state: WarningBookState = WarningBookState()
+    ) {
+        self.catalog = catalog
+        self.areaName = areaName
+        self.updateOnEvidence = updateOnEvidence
+        self.retentionS = retentionS
+        self.nextSeq = state.nextSeq
+        self.nextWarningNumber = state.nextWarningNumber
+        for thread in state.threads {
+            threads[thread.incident.id] = thread
+            for w in thread.warnings { index[w.id] = thread.incident.id }
+        }
+    }
+
+    /// A book naming areas by their `name` in `areas` (pinyin, e.g. "Shatou").
+    public init(
+        catalog: Catalog, areas: AreaTree, updateOnEvidence: Bool = false, retentionS: Double = 86_400,
+        state: WarningBookState = WarningBookState()
+    ) {
+        self.init(
+            catalog: catalog, areaName: { areas[$0]?.name }, updateOnEvidence: updateOnEvidence,
+            retentionS: retentionS, state: state)
+    }
+
+    /// The state to snapshot.
+    public var state: WarningBookState {
+        WarningBookState(
+            nextSeq: nextSeq, nextWarningNumber: nextWarningNumber,
+            threads: threads.values.sorted { $0.incident.openingSeq < $1.incident.openingSeq })
+    }
+
+    /// The state as JSON bytes (keys sorted: equal states give equal bytes).
+    public func snapshot() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(state))
+    }
+
+    /// A book continuing from a `snapshot()`.
+    public init(
+        catalog: Catalog, areaName: @escaping @Sendable (AreaPath) -> String? = { _ in nil },
+        updateOnEvidence: Bool = false, retentionS: Double = 86_400, snapshot: [UInt8]
+    ) throws {
+        let state = try JSONDecoder().decode(WarningBookState.self, from: Data(snapshot))
+        self.init(
+            catalog: catalog, areaName: areaName, updateOnEvidence: updateOnEvidence, retentionS: retentionS,
+            state: state)
+    }
+
+    /// A book naming areas by `areas`, continuing from a `snapshot()`.
+    public init(
+        catalog: Catalog, areas: AreaTree, updateOnEvidence: Bool = false, retentionS: Double = 86_400,
+        snapshot: [UInt8]
+    ) throws {
+        try self.init(
+            catalog: catalog, areaName: { areas[$0]?.name }, updateOnEvidence: updateOnEvidence,
+            retentionS: retentionS, snapshot: snapshot)
+    }
+
+    /// Hands out the next feed sequence number (for feed messages other than warnings, e.g. tasks).
+    public mutating func takeSeq() -> Int64 {
+        defer { nextSeq += 1 }
+        return nextSeq
+    }
+
+    // MARK: - Queries
+
+    /// The latest warning of each open incident, by `seq` (the `active` op).
+    public var latestWarnings: [Warning] {
+        threads.values.compactMap { $0.closedAt == nil ? $0.warnings.last : nil }.sorted { $0.seq < $1.seq }
+    }
+
+    /// A warning of an open incident, or of one closed less than `retentionS` ago.
+    public func warning(_ id: String) -> Warning? {
+        guard let incident = index[id] else { return nil }
+        return threads[incident]?.warnings.first { $0.id == id }
+    }
+
+    /// Every warning of an incident, oldest first (for CAP `references`).
+    public func warnings(ofIncident id: String) -> [Warning] { threads[id]?.warnings ?? [] }
+
+    /// The warnings that `warning` references, oldest first.
+    public func references(of warning: Warning) -> [Warning] {
+        let all = warnings(ofIncident: warning.incident)
+        let ids = Set(warning.references)
+        return all.filter { ids.contains($0.id) }
+    }
+
+    // MARK: - Incident changes
+
+    /// The warnings (zero or one) that an incident change calls for, issued at `now`.
+    public mutating func incidentChanged(_ change: IncidentChange, at now: Timestamp) -> [Warning] {
+        let incident = change.incident
+        if case .closed = change.kind {
+            guard var thread = threads[incident.id], thread.closedAt == nil, let latest = thread.warnings.last else {
+                return []
+            }
+            thread.incident = incident
+            let w = issue(
+                .cancel, thread: thread, tier: incident.tier ?? latest.tier, level: latest.level,
+                escalated: latest.escalated, now: now)
+            thread.warnings.append(w)
+            thread.closedAt = now
+            threads[incident.id] = thread
+            index[w.id] = incident.id
+            return [w]
+        }
+
+        guard incident.isOpen else { return [] }
+        guard var thread = threads[incident.id] else {
+            guard let tier = incident.tier else { return [] }
+            var thread = WarningThread(incident: incident, warnings: [], escalatedLevel: nil, closedAt: nil)
+            let w = issue(.alert, thread: thread, tier: tier, level: tier.owningLevel, escalated: false, now: now)
+            thread.warnings.append(w)
+            threads[incident.id] = thread
+            index[w.id] = incident.id
+            return [w]
+        }
+        // A change older than what we have seen (a re-delivery) or after the cancel changes nothing.
+        guard thread.closedAt == nil, incident.version >= thread.incident.version else { return [] }
+        thread.incident = incident
+        defer { threads[incident.id] = thread }
+        guard let tier = incident.tier, let latest = thread.warnings.last else { return [] }
+        let level = max(tier.owningLevel, thread.escalatedLevel ?? tier.owningLevel)
+        let owner = incident.area.ancestor(at: level)
+        var changed = tier != latest.tier || level != latest.level || owner != latest.owner || incident.area != latest.area
+        if updateOnEvidence && incident.eventCount != latest.evidence.events { changed = true }
+        guard changed else { return [] }
+        let w = issue(.update, thread: thread, tier: tier, level: level, escalated: level > tier.owningLevel, now: now)
+        thread.warnings.append(w)
+        index[w.id] = incident.id
+        return [w]
+    }
+
+    // MARK: - Acknowledgement and escalation
+
+    /// Acknowledges the latest warning of an open incident on behalf of `by`, which must be the warning's owner
+    /// or one of its ancestors. Stops the warning's escalation. Acknowledging again changes nothing.
+    @discardableResult
+    public mutating func acknowledge(_ warningID: String, by: AreaPath, at time: Timestamp) throws(WarningError)
+        -> Warning
+    {
+        guard let incidentID = index[warningID], var thread = threads[incidentID],
+            let position = thread.warnings.firstIndex(where: { $0.id == warningID })
+        else {
+            throw WarningError(code: .unknownWarning, message: "unknown warning \(JSONWriter.quoted(warningID))")
+        }
+        guard thread.closedAt == nil else {
+            throw WarningError(code: .closed, message: "incident \(incidentID) is closed")
+        }
+        let latest = thread.warnings[thread.warnings.count - 1]
+        guard position == thread.warnings.count - 1 else {
+            throw WarningError(code: .superseded, message: "warning \(warningID) is superseded by \(latest.id)")
+        }
+        guard latest.owner.isWithin(by) else {
+            throw WarningError(
+                code: .notOwner, message: "\(by) does not own warning \(warningID) (owner \(latest.owner))")
+        }
+        if latest.isAcknowledged { return latest }
+        thread.warnings[position].acknowledgedBy = by
+        thread.warnings[position].acknowledgedAt = time
+        threads[incidentID] = thread
+        return thread.warnings[position]
+    }
+
+    /// Checks that `by` may close (all-clear) incident `id`: it must own the incident's latest warning or be an
+    /// ancestor of its owner. Incidents that never had a warning are not known here.
+    public func authorizeClose(incident id: String, by: AreaPath) throws(WarningError) {
+        guard let thread = threads[id], let latest = thread.warnings.last else {
+            throw WarningError(code: .unknownIncident, message: "no warning was issued for incident \(id)")
+        }
+        guard thread.closedAt == nil else { throw WarningError(code: .closed, message: "incident \(id) is closed") }
+        guard latest.owner.isWithin(by) else {
+            throw WarningError(code: .notOwner, message: "\(by) does not own incident \(id) (owner \(latest.owner))")
+        }
+    }
+
+    /// Escalates every latest warning left unacknowledged for its level's timeout (`timeouts`, per level, in
+    /// seconds; a missing level uses the shipped default) by one level, and forgets closed incidents older than
+    /// `retentionS`. Warnings come out oldest deadline first. An escalated warning is sent at `now`, so its
+    /// own timeout starts then. City warnings cannot escalate.
+    public mutating func advance(to now: Timestamp, timeouts: [Level: Double] = WarningBook.defaultAckTimeouts)
+        -> [Warning]
+    {
+        var due: [(deadline: Int64, number: Int64, incident: String)] = []
+        var expired: [String] = []
+        for (id, thread) in threads {
+            if let closedAt = thread.closedAt {
+                if now - closedAt >= retentionS { expired.append(id) }
+                continue
+            }
+            guard let latest = thread.warnings.last, !latest.isAcknowledged, latest.level.above != nil else { continue }
+            let timeout = timeouts[latest.level] ?? Self.defaultAckTimeouts[latest.level] ?? 300
+            let deadline = latest.sent.adding(seconds: timeout)
+            if deadline <= now { due.append((deadline.micros, thread.incident.openingSeq, id)) }
+        }
+        for id in expired {
+            for w in threads[id]?.warnings ?? [] { index[w.id] = nil }
+            threads[id] = nil
+        }
+        due.sort { ($0.deadline, $0.number) < ($1.deadline, $1.number) }
+        var out: [Warning] = []
+        for d in due {
+            guard var thread = threads[d.incident], let latest = thread.warnings.last, let up = latest.level.above
+            else { continue }
+            thread.escalatedLevel = max(up, thread.escalatedLevel ?? up)
+            let w = issue(
+                .update, thread: thread, tier: latest.tier, level: up, escalated: true, isEscalation: true, now: now)
+            thread.warnings.append(w)
+            threads[d.incident] = thread
+            index[w.id] = d.incident
+            out.append(w)
+        }
+        return out
+    }
+
+    // MARK: - Issuing
+
+    private mutating func issue(
+        _ type: Warning.MessageType, thread: WarningThread, tier: Tier, level: Level, escalated: Bool,
+        isEscalation: Bool = false, now: Timestamp
+    ) -> Warning {
+        let incident = thread.incident
+        let spec = catalog.incidents[incident.type]
+        let name = areaName(incident.area) ?? incident.area.rawValue
+        let values: [String: String] = [
+            "tier": tier.rawValue, "color": tier.color, "area": incident.area.rawValue, "area_name": name,
+            "event": incident.type,
+        ]
+        var headline = Self.fill(spec?.headline ?? "{event} warning {tier} ({color}) in {area_name}", values)
+        var instruction = Self.fill(spec?.instruction ?? "Follow the instructions of the authorities.", values)
+        switch type {
+        case .cancel:
+            headline = "Cancelled: " + headline
+            instruction =
+                incident.closeReason == .allClear
+                ? "All clear: the incident is closed."
+                : "The incident is closed: no new events for \(Self.duration(Double(spec?.quietS ?? 7200)))."
+        case .update where isEscalation:
+            headline += " (escalated: not acknowledged in time)"
+        default:
+            break
+        }
+        let number = nextWarningNumber
+        nextWarningNumber += 1
+        let seq = takeSeq()
+        return Warning(
+            id: "w-\(number)", seq: seq, about: incident, msgType: type, references: thread.warnings.map(\.id),
+            tier: tier, headline: headline, instruction: instruction, level: level, escalated: escalated, sent: now)
+    }
+
+    /// Fills `{name}` placeholders in one pass (filled text is not scanned again); unknown ones stay as they are.
+    static func fill(_ template: String, _ values: [String: String]) -> String {
+        var out = ""
+        var rest = template[...]
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            let afterOpen = rest.index(after: open)
+            guard let close = rest[afterOpen...].firstIndex(of: "}") else { break }
+            let key = String(rest[afterOpen..<close])
+            if let v = values[key] {
+                out += v
+            } else {
+                out += rest[open...close]
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        out += rest
+        return out
+    }
+
+    /// `2 h`, `30 min`, `45 s`.
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s % 3600 == 0 { return "\(s / 3600) h" }
+        if s % 60 == 0 { return "\(s / 60) min" }
+        return "\(s) s"
+    }
+}

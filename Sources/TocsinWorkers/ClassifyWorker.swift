@@ -1,0 +1,239 @@
+import Foundation
+import Logging
+import TocsinCore
+import TocsinStore
+import ZeroMQ
+
+/// The classify worker: reads the journal in order from its stored offset and keeps incidents
+/// (`IncidentEngine`): correlation, aggregation, tiers, quiet closes, all-clears.
+///
+/// Its output is an outbox (in its own `WorkerStore`) of incident changes and clock marks, committed in the
+/// same transaction as its offset and the incidents that changed; the dispatch worker reads that outbox in
+/// order. Time comes only from clock messages (live: the ticker; drills: virtual time). After `kill -9` it
+/// resumes from the last committed batch: nothing lost, nothing repeated.
+public final class ClassifyWorker: Sendable {
+    public struct Endpoints: Sendable {
+        /// SUB: journal grew (ingest's PUB).
+        public var journal: String
+        /// SUB: clock ticks.
+        public var clock: String
+        /// PUB (bound here): incident outbox grew.
+        public var incidents: String
+        /// PULL (bound here): all-clear requests.
+        public var control: String
+        public init(journal: String, clock: String, incidents: String, control: String) {
+            self.journal = journal
+            self.clock = clock
+            self.incidents = incidents
+            self.control = control
+        }
+    }
+
+    static let batchSize = 4096
+    private let thread: WorkerThread
+    let state: State
+
+    final class State: @unchecked Sendable {
+        let journalSub: Socket
+        let clockSub: Socket
+        let notify: Socket
+        let control: Socket
+        let reader: JournalReader
+        let store: WorkerStore
+        var engine: IncidentEngine
+        let decoder: EventDecoder
+        let logger: Logger
+        var offset: Int64
+        var now: Timestamp?
+        let encoder: JSONEncoder
+
+        init(journalSub: Socket, clockSub: Socket, notify: Socket, control: Socket, reader: JournalReader,
+             store: WorkerStore, engine: IncidentEngine, decoder: EventDecoder, logger: Logger, offset: Int64,
+             now: Timestamp?) {
+            self.journalSub = journalSub
+            self.clockSub = clockSub
+            self.notify = notify
+            self.control = control
+            self.reader = reader
+            self.store = store
+            self.engine = engine
+            self.decoder = decoder
+            self.logger = logger
+            self.offset = offset
+            self.now = now
+            encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+        }
+    }
+
+    /// Opens the stores, restores the incidents and binds/connects the sockets.
+    public init(context: Context, endpoints: Endpoints, journalPath: String, storePath: String, sync: SyncMode,
+                catalog: Catalog, areas: AreaTree, logger: Logger) throws {
+        let store = try WorkerStore(path: storePath, sync: sync)
+        let rows = try store.loadState()
+        let decoder = JSONDecoder()
+        var incidents: [Incident] = []
+        for (key, value) in rows where key.hasPrefix("inc:") {
+            incidents.append(try decoder.decode(Incident.self, from: Data(value)))
+        }
+        let offset = try store.offset("journal")
+        let clock = try store.offset("clock")
+        let engine = IncidentEngine(
+            catalog: catalog,
+            state: IncidentEngineState(lastSeq: offset, incidents: incidents.sorted { $0.openingSeq < $1.openingSeq }))
+        let reader = try JournalReader(path: journalPath)
+        var sockets: [Socket] = []
+        do {
+            let journalSub = try context.makeSocket(.sub)
+            sockets.append(journalSub)
+            try journalSub.subscribe("")
+            try journalSub.connect(endpoints.journal)
+            let clockSub = try context.makeSocket(.sub)
+            sockets.append(clockSub)
+            try clockSub.subscribe("")
+            try clockSub.connect(endpoints.clock)
+            let notify = try context.makeSocket(.pub)
+            sockets.append(notify)
+            try notify.bind(endpoints.incidents)
+            let control = try context.makeSocket(.pull)
+            sockets.append(control)
+            try control.bind(endpoints.control)
+            state = State(journalSub: journalSub, clockSub: clockSub, notify: notify, control: control, reader: reader,
+                          store: store, engine: engine,
+                          decoder: EventDecoder(catalog: catalog, areas: areas, maxFutureSeconds: .infinity),
+                          logger: logger, offset: offset, now: clock > 0 ? Timestamp(micros: clock) : nil)
+        } catch {
+            for s in sockets { s.close() }
+            throw error
+        }
+        thread = try WorkerThread(name: "classify")
+    }
+
+    public func start() {
+        let s = state, thread = self.thread
+        thread.start { Self.run(s, thread) }
+    }
+
+    @discardableResult
+    public func stop(timeout: Double = 5) -> Bool { thread.stop(timeout: timeout) }
+
+    private static func run(_ s: State, _ thread: WorkerThread) {
+        var poller = Poller()
+        let journalIndex = poller.add(s.journalSub)
+        let clockIndex = poller.add(s.clockSub)
+        let controlIndex = poller.add(s.control)
+        _ = poller.add(fileDescriptor: thread.wakeDescriptor)
+        do { try catchUp(s) } catch { s.logger.error("classify catch-up failed: \(error)") }
+        while !thread.isStopping {
+            do {
+                // Poll with a time-out too: a notification lost to a slow joiner is repaired within a second.
+                let ready = try poller.poll(timeoutMilliseconds: 1000)
+                let indices = Set(ready.map(\.index))
+                while (try s.journalSub.receive(dontWait: true)) != nil {}
+                try catchUp(s)
+                if indices.contains(clockIndex) {
+                    var latest: Timestamp?
+                    while let m = try s.clockSub.receive(dontWait: true) { latest = Ticker.time(of: m) ?? latest }
+                    if let t = latest { try advance(s, to: t) }
+                }
+                if indices.contains(controlIndex) {
+                    while let m = try s.control.receive(dontWait: true) { try handleControl(s, m) }
+                }
+                _ = journalIndex
+            } catch let error as ZMQError where error.isTerminated {
+                break
+            } catch {
+                s.logger.error("classify loop error: \(error)")
+            }
+        }
+        for socket in [s.journalSub, s.clockSub, s.notify, s.control] { socket.close() }
+        try? s.reader.close()
+        try? s.store.close()
+    }
+
+    /// Applies every journaled event after the offset, a batch per transaction.
+    static func catchUp(_ s: State) throws {
+        while true {
+            let records = try s.reader.read(after: s.offset, limit: batchSize)
+            guard let last = records.last else { return }
+            var changes: [IncidentChange] = []
+            for r in records {
+                switch s.decoder.decode(r.payload, now: Timestamp(micros: .max)) {
+                case .success(let event):
+                    changes += s.engine.apply(event, seq: r.seq)
+                case .failure(let rejection):
+                    // Cannot happen for what ingest journaled with the same catalog; after a catalog change
+                    // it can: skip the event, loudly.
+                    s.logger.error("journal event \(r.seq) no longer valid: \(rejection.message)")
+                }
+            }
+            try commit(s, changes: changes, offset: last.seq, clock: nil)
+        }
+    }
+
+    static func advance(_ s: State, to t: Timestamp) throws {
+        if let now = s.now, t <= now { return }
+        s.now = t
+        let changes = s.engine.advance(to: t)
+        try commit(s, changes: changes, offset: s.offset, clock: t)
+    }
+
+    /// `{"op": "close", "incident": ID, "by": AREA}` forwarded by dispatch (which checked `by`).
+    static func handleControl(_ s: State, _ message: Message) throws {
+        guard let body = message.frames.last, let v = try? JSONValue.parse(body),
+              case .string(let op)? = v["op"], op == "close", case .string(let id)? = v["incident"] else {
+            s.logger.warning("classify: malformed control message")
+            return
+        }
+        try catchUp(s)
+        let at = s.now ?? s.engine.incident(id)?.lastTime ?? Timestamp(micros: 0)
+        guard let change = s.engine.close(id, at: at) else { return }
+        try commit(s, changes: [change], offset: s.offset, clock: nil)
+    }
+
+    /// Stores the batch's changes (coalescing runs that change nothing a warning shows), the incidents they
+    /// touched, the offset and the clock in one transaction, then announces the outbox's new end.
+    static func commit(_ s: State, changes: [IncidentChange], offset: Int64, clock: Timestamp?) throws {
+        var outbox: [(topic: String, body: [UInt8])] = []
+        var stateRows: [String: [UInt8]?] = [:]
+        for change in coalesce(changes) {
+            outbox.append(("change", Array(try s.encoder.encode(change))))
+        }
+        for change in changes {
+            let inc = change.incident
+            stateRows["inc:\(inc.id)"] = inc.isOpen ? Array(try s.encoder.encode(s.engine.incident(inc.id) ?? inc)) : nil
+        }
+        if let clock { outbox.append(("clock", Ticker.message(clock)[1])) }
+        if outbox.isEmpty && offset == s.offset { return }
+        var offsets = ["journal": offset]
+        if let clock { offsets["clock"] = clock.micros }
+        let stored = try s.store.commit(offsets: offsets, state: stateRows, outbox: outbox)
+        s.offset = offset
+        if let last = stored.last {
+            var w = JSONWriter(capacity: 32)
+            w.beginObject()
+            w.field("incidents", Int(last.seq))
+            w.endObject()
+            _ = try? s.notify.send([Array("incidents".utf8), w.bytes], dontWait: true)
+        }
+    }
+
+    /// Within a batch, consecutive updates of one incident that keep its tier, area and open state collapse
+    /// into the last of them (a burst of reports is one update, but every tier step stays visible).
+    static func coalesce(_ changes: [IncidentChange]) -> [IncidentChange] {
+        var out: [IncidentChange] = []
+        var lastIndex: [String: Int] = [:]
+        for c in changes {
+            if case .updated = c.kind, let i = lastIndex[c.incident.id] {
+                let prev = out[i].incident
+                if prev.tier == c.incident.tier && prev.area == c.incident.area && prev.isOpen == c.incident.isOpen {
+                    out[i] = IncidentChange(kind: out[i].kind, incident: c.incident, eventID: c.eventID)
+                    continue
+                }
+            }
+            lastIndex[c.incident.id] = out.count
+            out.append(c)
+        }
+        return out
+    }
+}

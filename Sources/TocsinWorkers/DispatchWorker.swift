@@ -1,0 +1,381 @@
+import Foundation
+import Logging
+import TocsinConfig
+import TocsinCore
+import TocsinStore
+import ZeroMQ
+
+/// The dispatch worker: turns incident changes into warnings (`WarningBook`), escalates what nobody
+/// acknowledges, publishes the feed and answers the command endpoint (PROTOCOL.md "Feed", "Command").
+///
+/// It reads classify's outbox in order from its stored offset. Every warning gets its feed `seq` in the same
+/// transaction that stores it (its own outbox *is* the feed), so `since` can always replay the feed and `seq` is
+/// never reused, also across restarts. The feed PUB has `ZMQ_XPUB_NODROP`: a full subscriber makes a send
+/// fail with EAGAIN instead of silently dropping, and the message waits here (never blocking ingest, which
+/// is another worker) while subscribers can always repair gaps through `since`.
+public final class DispatchWorker: Sendable {
+    public struct Endpoints: Sendable {
+        public var feed: String
+        public var command: String
+        /// SUB: classify's outbox grew.
+        public var incidents: String
+        /// PUSH: all-clear requests to classify.
+        public var control: String
+        /// PUB (bound here): the feed grew, for the plan worker.
+        public var warnings: String
+        public init(feed: String, command: String, incidents: String, control: String, warnings: String) {
+            self.feed = feed
+            self.command = command
+            self.incidents = incidents
+            self.control = control
+            self.warnings = warnings
+        }
+    }
+
+    /// The most messages one `since` reply carries; a client asks again from the last one it got.
+    public static let sinceLimit = 100_000
+    private let thread: WorkerThread
+    let state: State
+
+    final class State: @unchecked Sendable {
+        let feed: Socket
+        let command: Socket
+        let incidentsSub: Socket
+        let control: Socket
+        let notify: Socket
+        let classify: WorkerStore
+        let store: WorkerStore
+        let journal: JournalReader
+        var book: WarningBook
+        let config: TocsinConfiguration
+        let logger: Logger
+        let zapDenied: @Sendable () -> Int
+        var offset: Int64
+        var now: Timestamp?
+        var counters: [String: Int64]
+        /// Feed messages not yet taken by the PUB (a subscriber at its high-water mark).
+        var unsent: [[[UInt8]]] = []
+        let decoder = JSONDecoder()
+
+        init(feed: Socket, command: Socket, incidentsSub: Socket, control: Socket, notify: Socket,
+             classify: WorkerStore, store: WorkerStore, journal: JournalReader, book: WarningBook,
+             config: TocsinConfiguration, logger: Logger, zapDenied: @escaping @Sendable () -> Int, offset: Int64,
+             now: Timestamp?, counters: [String: Int64]) {
+            self.feed = feed
+            self.command = command
+            self.incidentsSub = incidentsSub
+            self.control = control
+            self.notify = notify
+            self.classify = classify
+            self.store = store
+            self.journal = journal
+            self.book = book
+            self.config = config
+            self.logger = logger
+            self.zapDenied = zapDenied
+            self.offset = offset
+            self.now = now
+            self.counters = counters
+        }
+    }
+
+    public init(context: Context, endpoints: Endpoints, dataPath: String, config: TocsinConfiguration,
+                security: ServerSecurity?, logger: Logger, zapDenied: @escaping @Sendable () -> Int = { 0 }) throws {
+        let sync: SyncMode = config.durability == .full ? .full : .normal
+        let store = try WorkerStore(path: dataPath + "/dispatch.sqlite", sync: sync)
+        let classify = try WorkerStore(path: dataPath + "/classify.sqlite", sync: sync)
+        let journal = try JournalReader(path: dataPath + "/journal.sqlite")
+        let rows = try store.loadState()
+        var book: WarningBook
+        if let snapshot = rows["book"] {
+            let areas = config.areas
+            book = try WarningBook(catalog: config.catalog, areaName: { areas[$0]?.name }, snapshot: snapshot)
+        } else {
+            book = WarningBook(catalog: config.catalog, areas: config.areas)
+        }
+        // The book's counter and the feed's outbox are committed together; they agree unless the file was edited.
+        if book.nextSeq != store.lastOutboxSeq + 1 {
+            logger.warning("dispatch: feed seq \(store.lastOutboxSeq) and warning book \(book.nextSeq - 1) disagree; using the feed's")
+            book.nextSeq = store.lastOutboxSeq + 1
+        }
+        var counters: [String: Int64] = [:]
+        for name in ["warnings", "escalations", "tasks"] { counters[name] = try store.offset("count.\(name)") }
+        let clock = try store.offset("clock")
+        var sockets: [Socket] = []
+        do {
+            let feed = try context.makeSocket(.pub)
+            sockets.append(feed)
+            try feed.setSendHighWaterMark(100_000)
+            try feed.setXPubNoDrop(true)
+            if let security { try security.apply(to: feed) }
+            try feed.bind(endpoints.feed)
+            let command = try context.makeSocket(.router)
+            sockets.append(command)
+            try command.setMaxMessageSize(1 << 20)
+            if let security { try security.apply(to: command) }
+            try command.bind(endpoints.command)
+            let incidentsSub = try context.makeSocket(.sub)
+            sockets.append(incidentsSub)
+            try incidentsSub.subscribe("")
+            try incidentsSub.connect(endpoints.incidents)
+            let control = try context.makeSocket(.push)
+            sockets.append(control)
+            try control.setSendHighWaterMark(10_000)
+            try control.connect(endpoints.control)
+            let notify = try context.makeSocket(.pub)
+            sockets.append(notify)
+            try notify.bind(endpoints.warnings)
+            state = State(feed: feed, command: command, incidentsSub: incidentsSub, control: control, notify: notify,
+                          classify: classify, store: store, journal: journal, book: book, config: config,
+                          logger: logger, zapDenied: zapDenied, offset: try store.offset("classify"),
+                          now: clock > 0 ? Timestamp(micros: clock) : nil, counters: counters)
+        } catch {
+            for s in sockets { s.close() }
+            throw error
+        }
+        thread = try WorkerThread(name: "dispatch")
+    }
+
+    public func start() {
+        let s = state, thread = self.thread
+        thread.start { Self.run(s, thread) }
+    }
+
+    @discardableResult
+    public func stop(timeout: Double = 5) -> Bool { thread.stop(timeout: timeout) }
+
+    private static func run(_ s: State, _ thread: WorkerThread) {
+        var poller = Poller()
+        _ = poller.add(s.incidentsSub)
+        let commandIndex = poller.add(s.command)
+        _ = poller.add(fileDescriptor: thread.wakeDescriptor)
+        do { try catchUp(s) } catch { s.logger.error("dispatch catch-up failed: \(error)") }
+        s.logger.info("dispatch ready", metadata: ["feed": "\(s.config.endpoints.feed)"])
+        while !thread.isStopping {
+            do {
+                let ready = try poller.poll(timeoutMilliseconds: s.unsent.isEmpty ? 1000 : 10)
+                while (try s.incidentsSub.receive(dontWait: true)) != nil {}
+                try catchUp(s)
+                if ready.contains(where: { $0.index == commandIndex }) {
+                    while let message = try s.command.receive(dontWait: true, maxFrames: 8) {
+                        let request = CommandCodec.parse(message)
+                        let reply: [UInt8]
+                        switch request.body {
+                        case .failure(let e): reply = CommandCodec.error(e)
+                        case .success(let object):
+                            do throws(CommandError) {
+                                reply = try handle(s, object)
+                            } catch {
+                                reply = CommandCodec.error(error)
+                            }
+                        }
+                        _ = try? s.command.send(request.envelope + [reply], dontWait: true)
+                    }
+                }
+                flush(s)
+            } catch let error as ZMQError where error.isTerminated {
+                break
+            } catch {
+                s.logger.error("dispatch loop error: \(error)")
+            }
+        }
+        for socket in [s.feed, s.command, s.incidentsSub, s.control, s.notify] { socket.close() }
+        try? s.store.close()
+        try? s.classify.close()
+        try? s.journal.close()
+    }
+
+    /// Applies classify's outbox after the offset: incident changes become warnings, clock marks escalate.
+    static func catchUp(_ s: State) throws {
+        while true {
+            let batch = try s.classify.outbox(after: s.offset, limit: 4096)
+            guard let last = batch.last else { return }
+            var warnings: [Warning] = []
+            var escalations = 0
+            for m in batch {
+                switch m.topic {
+                case "change":
+                    let change = try s.decoder.decode(IncidentChange.self, from: Data(m.body))
+                    let at = max(s.now ?? change.incident.lastTime, change.incident.lastTime)
+                    warnings += s.book.incidentChanged(change, at: at)
+                case "clock":
+                    guard let v = try? JSONValue.parse(m.body), case .string(let text)? = v["now"],
+                          let t = Timestamp(rfc3339: text) else { continue }
+                    s.now = t
+                    let escalated = s.book.advance(to: t, timeouts: s.config.acknowledgeTimeout)
+                    escalations += escalated.count
+                    warnings += escalated
+                default:
+                    continue
+                }
+            }
+            try commit(s, warnings: warnings, escalations: escalations, offset: last.seq)
+        }
+    }
+
+    /// Stores the warnings as feed messages with the book, the offset and the clock in one transaction, then
+    /// publishes them.
+    static func commit(_ s: State, warnings: [Warning], escalations: Int, offset: Int64) throws {
+        var offsets: [String: Int64] = ["classify": offset]
+        if let now = s.now { offsets["clock"] = now.micros }
+        var stateRows: [String: [UInt8]?] = [:]
+        if !warnings.isEmpty || offset != s.offset { stateRows["book"] = try s.book.snapshot() }
+        if !warnings.isEmpty {
+            s.counters["warnings", default: 0] += Int64(warnings.count)
+            s.counters["escalations", default: 0] += Int64(escalations)
+            offsets["count.warnings"] = s.counters["warnings"]
+            offsets["count.escalations"] = s.counters["escalations"]
+        }
+        let stored = try s.store.commit(offsets: offsets, state: stateRows,
+                                        outbox: warnings.map { ($0.topic, $0.json) })
+        s.offset = offset
+        for (m, w) in zip(stored, warnings) where m.seq != w.seq {
+            s.logger.error("dispatch: warning \(w.id) has seq \(w.seq) but was stored as \(m.seq)")
+        }
+        guard !stored.isEmpty else { return }
+        s.unsent += stored.map { [Array($0.topic.utf8), $0.body] }
+        flush(s)
+        var w = JSONWriter(capacity: 32)
+        w.beginObject()
+        w.field("feed", Int(stored.last!.seq))
+        w.endObject()
+        _ = try? s.notify.send([Array("feed".utf8), w.bytes], dontWait: true)
+    }
+
+    /// Publishes what waits, in order, until a subscriber's high-water mark pushes back.
+    static func flush(_ s: State) {
+        var sent = 0
+        for frames in s.unsent {
+            guard (try? s.feed.send(frames, dontWait: true)) == true else { break }
+            sent += 1
+        }
+        if sent > 0 { s.unsent.removeFirst(sent) }
+        if s.unsent.count > 1_000_000 {
+            s.logger.error("dispatch: \(s.unsent.count) feed messages held back by a stuck subscriber; dropping them from the live feed (since still serves them)")
+            s.unsent.removeAll()
+        }
+    }
+
+    // MARK: - Command endpoint
+
+    static func handle(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {
+        let op = try request.string("op")
+        switch op {
+        case "stats": return try stats(s)
+        case "since": return try since(s, request)
+        case "active": return try active(s, request)
+        case "ack": return try ack(s, request)
+        case "close": return try close(s, request)
+        case "cap": return try cap(s, request)
+        default: throw .unknownOp(op)
+        }
+    }
+
+    static func area(_ request: JSONObject, _ key: String) throws(CommandError) -> AreaPath {
+        let text = try request.string(key)
+        guard let path = AreaPath(text) else { throw CommandError("\(key): \"\(text)\" is not an area path") }
+        return path
+    }
+
+    static func stats(_ s: State) throws(CommandError) -> [UInt8] {
+        var c = Counts()
+        let stored = (try? s.journal.counters()) ?? [:]
+        c.accepted = stored["accepted"] ?? 0
+        c.duplicate = stored["duplicate"] ?? 0
+        c.rejected = stored["rejected"] ?? 0
+        c.oversized = stored["oversized"] ?? 0
+        c.unauthorised = (stored["unauthorised"] ?? 0) + s.zapDenied()
+        c.warnings = Int(s.counters["warnings"] ?? 0)
+        c.escalations = Int(s.counters["escalations"] ?? 0)
+        c.tasks = Int(s.counters["tasks"] ?? 0)
+        c.seq = Int(s.store.lastOutboxSeq)
+        return CommandCodec.stats(c)
+    }
+
+    static func since(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {
+        let seq = try request.integer("seq")
+        guard seq >= 0 else { throw CommandError("seq: must be 0 or more") }
+        let prefix = try request.optionalString("prefix") ?? ""
+        let messages: [OutboxMessage]
+        do {
+            messages = try s.store.outbox(after: Int64(seq), prefix: prefix, limit: sinceLimit)
+        } catch {
+            throw CommandError("feed unavailable: \(error)")
+        }
+        return CommandCodec.ok { w in
+            w.key("messages")
+            w.beginArray()
+            for m in messages {
+                w.beginObject()
+                w.field("topic", m.topic)
+                w.key("body")
+                w.raw(m.body)
+                w.endObject()
+            }
+            w.endArray()
+            w.field("last", Int(s.store.lastOutboxSeq))
+        }
+    }
+
+    static func active(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {
+        let prefix = try request.optionalString("prefix") ?? ""
+        return CommandCodec.ok { w in
+            w.key("warnings")
+            w.beginArray()
+            for warning in s.book.latestWarnings where warning.topic.hasPrefix(prefix) { w.raw(warning.json) }
+            w.endArray()
+            w.key("tasks")
+            w.beginArray()
+            w.endArray()
+        }
+    }
+
+    static func ack(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {
+        let id = try request.string("warning")
+        let by = try area(request, "by")
+        let at = s.now ?? WallClock.now()
+        let warning: Warning
+        do {
+            warning = try s.book.acknowledge(id, by: by, at: at)
+        } catch {
+            throw CommandError(error.message)
+        }
+        do {
+            try s.store.commit(offsets: [:], state: ["book": try s.book.snapshot()], outbox: [])
+        } catch {
+            throw CommandError("acknowledgement not stored: \(error)")
+        }
+        return CommandCodec.ok { w in
+            w.key("warning")
+            w.raw(warning.json)
+        }
+    }
+
+    static func close(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {
+        let id = try request.string("incident")
+        let by = try area(request, "by")
+        do {
+            try s.book.authorizeClose(incident: id, by: by)
+        } catch {
+            throw CommandError(error.message)
+        }
+        var w = JSONWriter(capacity: 96)
+        w.beginObject()
+        w.field("op", "close")
+        w.field("incident", id)
+        w.field("by", by.rawValue)
+        w.endObject()
+        guard (try? s.control.send([w.bytes], dontWait: true)) == true else {
+            throw CommandError("classify worker unavailable; try again")
+        }
+        return CommandCodec.ok { w in w.field("incident", id) }
+    }
+
+    static func cap(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {
+        let id = try request.string("warning")
+        guard let warning = s.book.warning(id) else { throw CommandError("unknown warning \"\(id)\"") }
+        let name = s.config.areas[warning.area]?.name ?? warning.area.rawValue
+        let xml = CAPRenderer.render(warning, references: s.book.references(of: warning), areaName: name)
+        return CommandCodec.ok { w in w.field("xml", xml) }
+    }
+}
