@@ -188,6 +188,10 @@ public final class JournalReader {
         try db.read { db in try readCounters(db) }
     }
 
+    public func lastSeq() throws -> Int64 {
+        try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM journal") ?? 0 }
+    }
+
     public func close() throws { try db.close() }
 }
 

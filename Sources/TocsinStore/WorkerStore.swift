@@ -79,6 +79,12 @@ public final class WorkerStore {
         return stored
     }
 
+    /// The highest outbox sequence number as stored now (another connection, e.g. another process, may be
+    /// writing this store).
+    public func lastSeqOnDisk() throws -> Int64 {
+        try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0 }
+    }
+
     public func offset(_ name: String) throws -> Int64 {
         try db.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM offsets WHERE name = ?", arguments: [name]) ?? 0 }
     }

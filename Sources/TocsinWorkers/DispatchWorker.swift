@@ -267,6 +267,7 @@ public final class DispatchWorker: Sendable {
         case "ack": return try ack(s, request)
         case "close": return try close(s, request)
         case "cap": return try cap(s, request)
+        case "progress": return try progress(s)
         default: throw .unknownOp(op)
         }
     }
@@ -369,6 +370,28 @@ public final class DispatchWorker: Sendable {
             throw CommandError("classify worker unavailable; try again")
         }
         return CommandCodec.ok { w in w.field("incident", id) }
+    }
+
+    /// Extension: how far the pipeline has got: the journal's end, what classify and dispatch have applied,
+    /// and dispatch's time. A drill driver waits on this to know that the pipeline is idle.
+    static func progress(_ s: State) throws(CommandError) -> [UInt8] {
+        do {
+            let journal = try s.journal.lastSeq()
+            let classified = try s.classify.offset("journal")
+            let changes = try s.classify.lastSeqOnDisk()
+            return CommandCodec.ok { w in
+                w.field("journal", Int(journal))
+                w.field("classified", Int(classified))
+                w.field("changes", Int(changes))
+                w.field("dispatched", Int(s.offset))
+                w.field("seq", Int(s.store.lastOutboxSeq))
+                w.key("now")
+                if let now = s.now { w.value(now.rfc3339) } else { w.null() }
+                w.field("idle", journal == classified && changes == s.offset)
+            }
+        } catch {
+            throw CommandError("progress unavailable: \(error)")
+        }
     }
 
     static func cap(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {

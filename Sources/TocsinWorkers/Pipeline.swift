@@ -24,6 +24,9 @@ public final class Pipeline: @unchecked Sendable {
     let ingest: IngestWorker?
     let classify: ClassifyWorker?
     let dispatch: DispatchWorker?
+    /// The clock endpoint when the pipeline has no live ticker (see `makeVirtualClock`).
+    let clockEndpoint: String?
+    private var virtualClock: VirtualClock?
     private var stopped = false
 
     /// Opens the data folder and binds every endpoint of `roles`; throws (and releases everything) when any
@@ -109,6 +112,17 @@ public final class Pipeline: @unchecked Sendable {
         self.ingest = ingest
         self.classify = classify
         self.dispatch = dispatch
+        self.clockEndpoint = liveClock ? nil : internalEndpoints.clock
+    }
+
+    /// The clock of a pipeline made with `liveClock: false`: whoever holds it decides the time. Use it from one
+    /// thread only.
+    public func makeVirtualClock() throws -> VirtualClock {
+        guard let endpoint = clockEndpoint else { throw PipelineError("this pipeline runs on its live clock") }
+        if let virtualClock { return virtualClock }
+        let clock = try VirtualClock(context: context, endpoint: endpoint)
+        virtualClock = clock
+        return clock
     }
 
     public func start() {
@@ -126,6 +140,7 @@ public final class Pipeline: @unchecked Sendable {
         if stopped { return }
         stopped = true
         ticker?.stop()
+        virtualClock?.close()
         ingest?.stop()
         classify?.stop()
         dispatch?.stop()

@@ -62,3 +62,24 @@ public final class Ticker: Sendable {
     @discardableResult
     public func stop(timeout: Double = 5) -> Bool { thread.stop(timeout: timeout) }
 }
+
+/// Virtual time for drills and tests: the caller decides when the pipeline's clock moves. Publishes on the
+/// clock endpoint from the caller's thread (which owns the socket).
+public final class VirtualClock {
+    let pub: Socket
+
+    init(context: Context, endpoint: String) throws {
+        pub = try context.makeSocket(.pub)
+        do { try pub.bind(endpoint) } catch {
+            pub.close()
+            throw error
+        }
+    }
+
+    /// Tells the workers that the time is now `t`. Idempotent: workers ignore a time they have passed.
+    public func publish(_ t: Timestamp) throws {
+        try pub.send(Ticker.message(t))
+    }
+
+    public func close() { pub.close() }
+}
