@@ -60,3 +60,46 @@ public func writeTestConfig(dir: String, durability: String = "full", extra: Str
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     return path
 }
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read back, released).
+public func freeTCPPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = 0
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
+    }
+    _ = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+    }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// A configuration for child `tocsin` processes on free tcp ports, public and internal.
+public func writeTCPTestConfig(dir: String, durability: String = "normal") throws -> (path: String, ingest: String, command: String) {
+    let p = (0..<9).map { _ in freeTCPPort() }
+    let path = dir + "/tocsin.yaml"
+    let text = """
+    endpoints:
+      ingest: tcp://127.0.0.1:\(p[0])
+      feed: tcp://127.0.0.1:\(p[1])
+      command: tcp://127.0.0.1:\(p[2])
+      internal:
+        journal: tcp://127.0.0.1:\(p[3])
+        clock: tcp://127.0.0.1:\(p[4])
+        incidents: tcp://127.0.0.1:\(p[5])
+        control: tcp://127.0.0.1:\(p[6])
+        warnings: tcp://127.0.0.1:\(p[7])
+        tasks: tcp://127.0.0.1:\(p[8])
+    data: \(dir)/data
+    durability: \(durability)
+    areas: \(Fixtures.repositoryRoot)/Config/areas.yaml
+    catalog: \(Fixtures.repositoryRoot)/Config/catalog.yaml
+    """
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return (path, "tcp://127.0.0.1:\(p[0])", "tcp://127.0.0.1:\(p[2])")
+}

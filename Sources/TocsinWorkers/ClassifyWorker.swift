@@ -218,20 +218,29 @@ public final class ClassifyWorker: Sendable {
         }
     }
 
-    /// Within a batch, consecutive updates of one incident that keep its tier, area and open state collapse
-    /// into the last of them (a burst of reports is one update, but every tier step stays visible).
+    /// Within a batch, a run of updates of one incident that keep its tier, area and open state is cut down to
+    /// its first change (the one a warning describes) and its last (the latest facts). What dispatch sees thus
+    /// does not depend on how events fell into batches: every tier step stays visible with the facts of its
+    /// moment, and the incident's final state still arrives.
     static func coalesce(_ changes: [IncidentChange]) -> [IncidentChange] {
         var out: [IncidentChange] = []
-        var lastIndex: [String: Int] = [:]
+        // Per incident: the index of its current run's first change, and of its last when there is one.
+        var runs: [String: (first: Int, last: Int?)] = [:]
         for c in changes {
-            if case .updated = c.kind, let i = lastIndex[c.incident.id] {
-                let prev = out[i].incident
-                if prev.tier == c.incident.tier && prev.area == c.incident.area && prev.isOpen == c.incident.isOpen {
-                    out[i] = IncidentChange(kind: out[i].kind, incident: c.incident, eventID: c.eventID)
+            let id = c.incident.id
+            if case .updated = c.kind, let run = runs[id] {
+                let head = out[run.first].incident
+                if head.tier == c.incident.tier && head.area == c.incident.area && head.isOpen == c.incident.isOpen {
+                    if let last = run.last {
+                        out[last] = c
+                    } else {
+                        runs[id] = (run.first, out.count)
+                        out.append(c)
+                    }
                     continue
                 }
             }
-            lastIndex[c.incident.id] = out.count
+            runs[id] = (out.count, nil)
             out.append(c)
         }
         return out

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+import TocsinCore
+import TocsinTesting
+import TocsinWorkers
+
+/// The same workers as separate processes (`tocsin worker NAME`) over tcp, sharing the data folder.
+@Suite(.serialized) struct MultiProcessTests {
+    /// 60 gauges 1.1 km apart, each rising through every tier (240 warnings), a fire that grows to III, and an
+    /// exercise reading.
+    static func scenario() -> [[UInt8]] {
+        let t0 = Timestamp(micros: (WallClock.now().micros / 1_000_000 - 1800) * 1_000_000)
+        var events: [String] = []
+        for step in 0..<4 {
+            for g in 0..<60 {
+                events.append(TestEvents.water(id: "g\(g)-\(step)", level: [2.6, 3.1, 3.6, 4.1][step],
+                                               time: t0.adding(seconds: Double(step * 60)).rfc3339,
+                                               lat: 22.45 + Double(g) * 0.01, lon: 114.05))
+            }
+        }
+        for i in 0..<5 {
+            events.append(TestEvents.fire(id: "f-\(i)", source: "sz.nanshan.yuehai", time: t0.adding(seconds: Double(i)).rfc3339,
+                                          lat: 22.515, lon: 113.94))
+        }
+        events.append(TestEvents.water(id: "x-1", level: 3.2, time: t0.rfc3339, lat: 22.6, lon: 114.2, status: "exercise"))
+        return events.map { Array($0.utf8) }
+    }
+
+    /// What must not depend on how the workers were deployed.
+    static func essence(_ messages: [JSONValue]) -> [String] {
+        messages.map { m in
+            let b = m["body"] ?? .null
+            return [m["topic"]?.stringValue, b["seq"]?.int.map(String.init), b["msgType"]?.stringValue,
+                    b["tier"]?.stringValue, b["owner"]?.stringValue, b["incident"]?.stringValue,
+                    b["references"]?.arrayValue.map { String($0.count) }, b["evidence"]?["events"]?.int.map(String.init)]
+                .map { $0 ?? "-" }.joined(separator: " ")
+        }
+    }
+
+    func waitReady(_ command: String) throws {
+        let client = try WireClient(endpoint: command)
+        defer { client.close() }
+        try client.send(#"{"op":"stats"}"#)
+        for _ in 0..<150 {
+            if let r = try client.reply(timeoutMilliseconds: 200), r["ok"] == true { return }
+        }
+        throw PipelineError("no stats from \(command)")
+    }
+
+    /// Polls `progress` until the pipeline is idle with at least `seq` feed messages, then returns `since 0`.
+    func settledFeed(_ command: String, atLeast seq: Int) throws -> [JSONValue] {
+        let client = try WireClient(endpoint: command)
+        defer { client.close() }
+        for _ in 0..<600 {
+            if let p = try client.request(#"{"op":"progress"}"#, timeoutMilliseconds: 1000),
+               p["idle"] == true, (p["seq"]?.int ?? 0) >= seq {
+                return try client.request(#"{"op":"since","seq":0}"#)?["messages"]?.arrayValue ?? []
+            }
+            usleep(50_000)
+        }
+        throw PipelineError("pipeline did not settle")
+    }
+
+    func publish(_ events: ArraySlice<[UInt8]>, to endpoint: String) throws {
+        let client = try WireClient(endpoint: endpoint)
+        defer { client.close() }
+        for e in events { try client.send(e) }
+        for _ in events {
+            let r = try #require(try client.reply(timeoutMilliseconds: 10_000))
+            #expect(r["status"] == "accepted")
+        }
+    }
+
+    @Test func threeProcessesGiveTheSameWarningsAsOneAndSurviveKillNine() throws {
+        let events = Self.scenario()
+        let expectedWarnings = 240 + 2 + 1
+
+        // One process.
+        let dirA = Fixtures.temporaryDirectory("tocsin-one")
+        defer { Fixtures.removeTemporary(dirA) }
+        let a = try writeTCPTestConfig(dir: dirA)
+        let one = try ChildProcess(arguments: ["run", "--config", a.path, "--log-level", "error"], logPath: dirA + "/log")
+        defer { one.kill(SIGKILL) }
+        try waitReady(a.command)
+        try publish(events[...], to: a.ingest)
+        let feedA = try settledFeed(a.command, atLeast: expectedWarnings)
+        one.kill(SIGTERM)
+        #expect(one.wait(timeout: 5) == 0)
+
+        // Three processes; dispatch and classify each killed with SIGKILL mid-stream and restarted.
+        let dirB = Fixtures.temporaryDirectory("tocsin-three")
+        defer { Fixtures.removeTemporary(dirB) }
+        let b = try writeTCPTestConfig(dir: dirB)
+        func worker(_ name: String) throws -> ChildProcess {
+            try ChildProcess(arguments: ["worker", name, "--config", b.path, "--log-level", "error"],
+                             logPath: dirB + "/\(name).log")
+        }
+        let ingest = try worker("ingest")
+        var classify = try worker("classify")
+        var dispatch = try worker("dispatch")
+        defer {
+            for p in [ingest, classify, dispatch] { p.kill(SIGKILL) }
+        }
+        try waitReady(b.command)
+        try publish(events[..<100], to: b.ingest)
+        dispatch.kill(SIGKILL)
+        _ = dispatch.wait(timeout: 5)
+        try publish(events[100..<180], to: b.ingest)
+        dispatch = try worker("dispatch")
+        try waitReady(b.command)
+        classify.kill(SIGKILL)
+        _ = classify.wait(timeout: 5)
+        try publish(events[180...], to: b.ingest)
+        classify = try worker("classify")
+        let feedB = try settledFeed(b.command, atLeast: expectedWarnings)
+
+        #expect(feedA.count == expectedWarnings)
+        #expect(feedB.count == expectedWarnings)
+        #expect(Self.essence(feedB) == Self.essence(feedA))
+        // No warning lost or repeated: seq runs 1...N, ids unique.
+        #expect(feedB.compactMap { $0["body"]?["seq"]?.int } == Array(1...expectedWarnings))
+        #expect(Set(feedB.compactMap { $0["body"]?["id"]?.stringValue }).count == expectedWarnings)
+        #expect(!feedB.contains { ($0["topic"]?.stringValue ?? "").hasPrefix("actual/") && $0["body"]?["status"] != "actual" })
+        for p in [ingest, classify, dispatch] { p.kill(SIGTERM) }
+        for p in [ingest, classify, dispatch] { #expect(p.wait(timeout: 5) == 0) }
+    }
+}
