@@ -31,7 +31,8 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Collects problems across files so that a load reports all of them at once.
-final class ProblemSink {
-    var problems: [ConfigProblem] = []
-    func add(_ p: ConfigProblem) { problems.append(p) }
+package final class ProblemSink {
+    package var problems: [ConfigProblem] = []
+    package init() {}
+    package func add(_ p: ConfigProblem) { problems.append(p) }
 }

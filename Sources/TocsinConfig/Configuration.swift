@@ -62,22 +62,27 @@ public struct InternalEndpoints: Sendable, Hashable {
     public var warnings: String
     /// PULL (plan): task state requests forwarded by dispatch.
     public var tasks: String
+    /// PUB (plan): "task outbox grew to N", for dispatch.
+    public var plan: String
 
     public init(journal: String = "tcp://127.0.0.1:7711", clock: String = "tcp://127.0.0.1:7712",
                 incidents: String = "tcp://127.0.0.1:7713", control: String = "tcp://127.0.0.1:7714",
-                warnings: String = "tcp://127.0.0.1:7715", tasks: String = "tcp://127.0.0.1:7716") {
+                warnings: String = "tcp://127.0.0.1:7715", tasks: String = "tcp://127.0.0.1:7716",
+                plan: String = "tcp://127.0.0.1:7717") {
         self.journal = journal
         self.clock = clock
         self.incidents = incidents
         self.control = control
         self.warnings = warnings
         self.tasks = tasks
+        self.plan = plan
     }
 
     /// The in-process endpoints of `tocsin run`.
     public static let inProcess = InternalEndpoints(
         journal: "inproc://tocsin.journal", clock: "inproc://tocsin.clock", incidents: "inproc://tocsin.incidents",
-        control: "inproc://tocsin.control", warnings: "inproc://tocsin.warnings", tasks: "inproc://tocsin.tasks")
+        control: "inproc://tocsin.control", warnings: "inproc://tocsin.warnings", tasks: "inproc://tocsin.tasks",
+        plan: "inproc://tocsin.plan")
 }
 
 /// Everything `Config/tocsin.yaml` and the files it names describe.
@@ -95,11 +100,14 @@ public struct TocsinConfiguration: Sendable {
     public var maxFutureSeconds: Double
     public var areas: AreaTree
     public var catalog: Catalog
+    /// Response plans by incident type (`plans/*.yaml`, relative to the main file).
+    public var plans: [String: ResponsePlan]
 
     public init(path: String = "<memory>", endpoints: Endpoints = Endpoints(), dataPath: String = ".tocsin",
                 durability: Durability = .full, security: SecurityConfig = SecurityConfig(),
                 acknowledgeTimeout: [Level: Double] = [.street: 300, .district: 600, .city: 900],
-                maxFutureSeconds: Double = 300, areas: AreaTree, catalog: Catalog) {
+                maxFutureSeconds: Double = 300, areas: AreaTree, catalog: Catalog,
+                plans: [String: ResponsePlan] = [:]) {
         self.path = path
         self.endpoints = endpoints
         self.dataPath = dataPath
@@ -109,6 +117,7 @@ public struct TocsinConfiguration: Sendable {
         self.maxFutureSeconds = maxFutureSeconds
         self.areas = areas
         self.catalog = catalog
+        self.plans = plans
     }
 }
 
@@ -117,7 +126,8 @@ public enum ConfigLoader {
     /// The shipped default, relative to the working directory.
     public static let defaultPath = "Config/tocsin.yaml"
 
-    /// Loads `path` and the area and catalog files it names (relative to its folder).
+    /// Loads `path` and the area and catalog files and the plans folder it names (relative to its folder). A
+    /// missing plans folder is a problem only when the `plans` key names it.
     public static func load(path: String = defaultPath) throws(ConfigError) -> TocsinConfiguration {
         let sink = ProblemSink()
         let base = (path as NSString).deletingLastPathComponent
@@ -126,17 +136,23 @@ public enum ConfigLoader {
         var config = TocsinConfiguration(path: path, areas: AreaTree(), catalog: Catalog())
         var areasFile = "areas.yaml"
         var catalogFile = "catalog.yaml"
+        var plansFolder: (String, YAMLCursor)?
         if let root = composeYAML(path: path, displayName: path, sink: sink) {
-            readMain(root, into: &config, areasFile: &areasFile, catalogFile: &catalogFile)
+            readMain(root, into: &config, areasFile: &areasFile, catalogFile: &catalogFile, plansFolder: &plansFolder)
         }
         let areasPath = resolve(areasFile)
         if let root = composeYAML(path: areasPath, displayName: areasPath, sink: sink) {
             config.areas = AreasReader.read(root)
         }
         let catalogPath = resolve(catalogFile)
+        let beforeCatalog = sink.problems.count
         if let root = composeYAML(path: catalogPath, displayName: catalogPath, sink: sink) {
             config.catalog = CatalogReader.read(root)
         }
+        let catalogOK = sink.problems.count == beforeCatalog
+        config.plans = PlansReader.read(
+            folder: resolve(plansFolder?.0 ?? "plans"), catalog: catalogOK ? config.catalog : nil, sink: sink,
+            explicit: plansFolder?.1, required: false)
         if !sink.problems.isEmpty { throw ConfigError(sink.problems) }
         return config
     }
@@ -149,8 +165,9 @@ public enum ConfigLoader {
         let sink = ProblemSink()
         var config = TocsinConfiguration(path: names.0, areas: AreaTree(), catalog: Catalog())
         var a = "", c = ""
+        var p: (String, YAMLCursor)?
         if let root = composeYAML(text: main, displayName: names.0, sink: sink) {
-            readMain(root, into: &config, areasFile: &a, catalogFile: &c)
+            readMain(root, into: &config, areasFile: &a, catalogFile: &c, plansFolder: &p)
         }
         if let root = composeYAML(text: areas, displayName: names.1, sink: sink) { config.areas = AreasReader.read(root) }
         if let root = composeYAML(text: catalog, displayName: names.2, sink: sink) { config.catalog = CatalogReader.read(root) }
@@ -159,14 +176,14 @@ public enum ConfigLoader {
     }
 
     static func readMain(_ root: YAMLCursor, into config: inout TocsinConfiguration,
-                         areasFile: inout String, catalogFile: inout String) {
+                         areasFile: inout String, catalogFile: inout String, plansFolder: inout (String, YAMLCursor)?) {
         guard let f = root.fields(allowed: ["endpoints", "data", "durability", "security", "escalation",
-                                            "areas", "catalog", "ingest"]) else { return }
+                                            "areas", "catalog", "ingest", "plans"]) else { return }
         if let e = f["endpoints"], let ef = e.fields(allowed: ["ingest", "feed", "command", "internal"]) {
             var pairs: [(String, WritableKeyPath<Endpoints, String>, YAMLCursor?)] = [
                 ("ingest", \Endpoints.ingest, ef["ingest"]), ("feed", \.feed, ef["feed"]), ("command", \.command, ef["command"]),
             ]
-            if let ic = ef["internal"], let inf = ic.fields(allowed: ["journal", "clock", "incidents", "control", "warnings", "tasks"]) {
+            if let ic = ef["internal"], let inf = ic.fields(allowed: ["journal", "clock", "incidents", "control", "warnings", "tasks", "plan"]) {
                 pairs += [
                     ("journal", \Endpoints.internal.journal, inf["journal"]), ("clock", \.internal.clock, inf["clock"]),
                     ("incidents", \.internal.incidents, inf["incidents"]), ("control", \.internal.control, inf["control"]),
@@ -186,6 +203,7 @@ public enum ConfigLoader {
         if let d = f["durability"]?.oneOf(Durability.self) { config.durability = d }
         if let a = f["areas"]?.nonEmptyString() { areasFile = a }
         if let c = f["catalog"]?.nonEmptyString() { catalogFile = c }
+        if let pc = f["plans"], let p = pc.nonEmptyString() { plansFolder = (p, pc) }
         if let i = f["ingest"], let inf = i.fields(allowed: ["max_future"]) {
             if let m = inf["max_future"]?.duration() { config.maxFutureSeconds = m }
         }

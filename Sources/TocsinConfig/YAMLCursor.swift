@@ -2,27 +2,27 @@ import Yams
 
 /// A position in a parsed YAML document: the node, where it is and its key path. Reading through a cursor
 /// reports type errors, unknown keys and missing keys with file, line and key into a shared `ProblemSink`.
-struct YAMLCursor {
-    let node: Node
-    let file: String
-    let key: String
-    let sink: ProblemSink
+package struct YAMLCursor {
+    package let node: Node
+    package let file: String
+    package let key: String
+    package let sink: ProblemSink
 
-    var line: Int { node.mark?.line ?? 1 }
-    var column: Int { node.mark?.column ?? 1 }
+    package var line: Int { node.mark?.line ?? 1 }
+    package var column: Int { node.mark?.column ?? 1 }
 
-    func problem(_ message: String, key: String? = nil, at node: Node? = nil) {
+    package func problem(_ message: String, key: String? = nil, at node: Node? = nil) {
         let mark = (node ?? self.node).mark
         sink.add(ConfigProblem(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, key: key ?? self.key, message: message))
     }
 
-    func child(_ node: Node, key: String) -> YAMLCursor {
+    package func child(_ node: Node, key: String) -> YAMLCursor {
         YAMLCursor(node: node, file: file, key: key, sink: sink)
     }
 
     private func join(_ name: String) -> String { key.isEmpty ? name : "\(key).\(name)" }
 
-    var describedKind: String {
+    package var describedKind: String {
         switch node {
         case .scalar(let s): "\"\(s.string)\""
         case .mapping: "a mapping"
@@ -34,7 +34,7 @@ struct YAMLCursor {
     // MARK: Mappings
 
     /// The entries of a mapping in document order; reports a problem and returns nil when this is not a mapping.
-    func entries() -> [(name: String, value: YAMLCursor)]? {
+    package func entries() -> [(name: String, value: YAMLCursor)]? {
         guard case .mapping(let mapping) = node else {
             if case .scalar(let s) = node, s.string.isEmpty || s.tag.description.hasSuffix("null") { return [] }
             problem("expected a mapping, got \(describedKind)")
@@ -52,7 +52,7 @@ struct YAMLCursor {
     }
 
     /// A mapping read as named fields: unknown keys and missing required ones are reported.
-    func fields(allowed: Set<String>, required: Set<String> = []) -> Fields? {
+    package func fields(allowed: Set<String>, required: Set<String> = []) -> Fields? {
         guard let list = entries() else { return nil }
         var map: [String: YAMLCursor] = [:]
         for (name, value) in list {
@@ -76,7 +76,7 @@ struct YAMLCursor {
 
     // MARK: Sequences
 
-    func items() -> [YAMLCursor]? {
+    package func items() -> [YAMLCursor]? {
         guard case .sequence(let seq) = node else {
             problem("expected a list, got \(describedKind)")
             return nil
@@ -86,7 +86,7 @@ struct YAMLCursor {
 
     // MARK: Scalars
 
-    func string() -> String? {
+    package func string() -> String? {
         guard case .scalar(let s) = node else {
             problem("expected text, got \(describedKind)")
             return nil
@@ -94,7 +94,7 @@ struct YAMLCursor {
         return s.string
     }
 
-    func nonEmptyString() -> String? {
+    package func nonEmptyString() -> String? {
         guard let s = string() else { return nil }
         if s.trimmingCharacters(in: .whitespaces).isEmpty {
             problem("must not be empty")
@@ -103,7 +103,7 @@ struct YAMLCursor {
         return s
     }
 
-    func double() -> Double? {
+    package func double() -> Double? {
         guard case .scalar(let s) = node, let d = Double(s.string), d.isFinite else {
             problem("expected a number, got \(describedKind)")
             return nil
@@ -111,7 +111,7 @@ struct YAMLCursor {
         return d
     }
 
-    func int() -> Int? {
+    package func int() -> Int? {
         guard case .scalar(let s) = node, let i = Int(s.string) else {
             problem("expected a whole number, got \(describedKind)")
             return nil
@@ -119,7 +119,7 @@ struct YAMLCursor {
         return i
     }
 
-    func bool() -> Bool? {
+    package func bool() -> Bool? {
         guard case .scalar(let s) = node else {
             problem("expected true or false, got \(describedKind)")
             return nil
@@ -133,7 +133,7 @@ struct YAMLCursor {
         }
     }
 
-    func oneOf<T: RawRepresentable & CaseIterable>(_: T.Type) -> T? where T.RawValue == String {
+    package func oneOf<T: RawRepresentable & CaseIterable>(_: T.Type) -> T? where T.RawValue == String {
         guard let s = string() else { return nil }
         if let v = T(rawValue: s) { return v }
         let names = T.allCases.map(\.rawValue).joined(separator: ", ")
@@ -142,14 +142,14 @@ struct YAMLCursor {
     }
 
     /// A duration such as `90s`, `5m`, `2h`, `1d` or a plain number of seconds.
-    func duration() -> Double? {
+    package func duration() -> Double? {
         guard let s = string() else { return nil }
         if let d = YAMLCursor.parseDuration(s) { return d }
         problem("expected a duration such as 30s, 5m, 2h or 1d, got \"\(s)\"")
         return nil
     }
 
-    static func parseDuration(_ s: String) -> Double? {
+    package static func parseDuration(_ s: String) -> Double? {
         let t = s.trimmingCharacters(in: .whitespaces)
         guard let unit = t.last else { return nil }
         let scale: Double
@@ -167,10 +167,10 @@ struct YAMLCursor {
 }
 
 /// The named fields of a mapping, read through `YAMLCursor`.
-struct Fields {
-    let cursor: YAMLCursor
-    let map: [String: YAMLCursor]
-    subscript(name: String) -> YAMLCursor? { map[name] }
+package struct Fields {
+    package let cursor: YAMLCursor
+    package let map: [String: YAMLCursor]
+    package subscript(name: String) -> YAMLCursor? { map[name] }
 }
 
 extension Node {
@@ -183,7 +183,7 @@ extension Node {
 import Foundation
 
 /// Reads and composes one YAML file, reporting unreadable files and syntax errors as problems.
-func composeYAML(path: String, displayName: String, sink: ProblemSink) -> YAMLCursor? {
+package func composeYAML(path: String, displayName: String, sink: ProblemSink) -> YAMLCursor? {
     guard let data = FileManager.default.contents(atPath: path) else {
         sink.add(ConfigProblem(file: displayName, line: 1, key: "", message: "cannot read file"))
         return nil
@@ -195,7 +195,7 @@ func composeYAML(path: String, displayName: String, sink: ProblemSink) -> YAMLCu
     return composeYAML(text: text, displayName: displayName, sink: sink)
 }
 
-func composeYAML(text: String, displayName: String, sink: ProblemSink) -> YAMLCursor? {
+package func composeYAML(text: String, displayName: String, sink: ProblemSink) -> YAMLCursor? {
     do {
         guard let node = try Yams.compose(yaml: text) else {
             sink.add(ConfigProblem(file: displayName, line: 1, key: "", message: "empty document"))

@@ -55,6 +55,7 @@ public func writeTestConfig(dir: String, durability: String = "full", extra: Str
     durability: \(durability)
     areas: \(Fixtures.repositoryRoot)/Config/areas.yaml
     catalog: \(Fixtures.repositoryRoot)/Config/catalog.yaml
+    plans: \(Fixtures.repositoryRoot)/Config/plans
     \(extra)
     """
     try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -81,7 +82,7 @@ public func freeTCPPort() -> Int {
 
 /// A configuration for child `tocsin` processes on free tcp ports, public and internal.
 public func writeTCPTestConfig(dir: String, durability: String = "normal") throws -> (path: String, ingest: String, command: String) {
-    let p = (0..<9).map { _ in freeTCPPort() }
+    let p = (0..<10).map { _ in freeTCPPort() }
     let path = dir + "/tocsin.yaml"
     let text = """
     endpoints:
@@ -95,10 +96,12 @@ public func writeTCPTestConfig(dir: String, durability: String = "normal") throw
         control: tcp://127.0.0.1:\(p[6])
         warnings: tcp://127.0.0.1:\(p[7])
         tasks: tcp://127.0.0.1:\(p[8])
+        plan: tcp://127.0.0.1:\(p[9])
     data: \(dir)/data
     durability: \(durability)
     areas: \(Fixtures.repositoryRoot)/Config/areas.yaml
     catalog: \(Fixtures.repositoryRoot)/Config/catalog.yaml
+    plans: \(Fixtures.repositoryRoot)/Config/plans
     """
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     return (path, "tcp://127.0.0.1:\(p[0])", "tcp://127.0.0.1:\(p[2])")

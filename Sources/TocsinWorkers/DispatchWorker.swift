@@ -23,12 +23,19 @@ public final class DispatchWorker: Sendable {
         public var control: String
         /// PUB (bound here): the feed grew, for the plan worker.
         public var warnings: String
-        public init(feed: String, command: String, incidents: String, control: String, warnings: String) {
+        /// SUB: the plan worker's task outbox grew.
+        public var plan: String
+        /// PUSH: step requests to the plan worker.
+        public var tasks: String
+        public init(feed: String, command: String, incidents: String, control: String, warnings: String,
+                    plan: String, tasks: String) {
             self.feed = feed
             self.command = command
             self.incidents = incidents
             self.control = control
             self.warnings = warnings
+            self.plan = plan
+            self.tasks = tasks
         }
     }
 
@@ -43,7 +50,10 @@ public final class DispatchWorker: Sendable {
         let incidentsSub: Socket
         let control: Socket
         let notify: Socket
+        let planSub: Socket
+        let taskRequests: Socket
         let classify: WorkerStore
+        let plan: WorkerStore
         let store: WorkerStore
         let journal: JournalReader
         var book: WarningBook
@@ -51,16 +61,23 @@ public final class DispatchWorker: Sendable {
         let logger: Logger
         let zapDenied: @Sendable () -> Int
         var offset: Int64
+        var planOffset: Int64
         var now: Timestamp?
         var counters: [String: Int64]
+        /// The latest published state of every task, by id (rebuilt from the feed at start).
+        var tasks: [String: PlanTask] = [:]
         /// Feed messages not yet taken by the PUB (a subscriber at its high-water mark).
         var unsent: [[[UInt8]]] = []
         let decoder = JSONDecoder()
 
-        init(feed: Socket, command: Socket, incidentsSub: Socket, control: Socket, notify: Socket,
-             classify: WorkerStore, store: WorkerStore, journal: JournalReader, book: WarningBook,
-             config: TocsinConfiguration, logger: Logger, zapDenied: @escaping @Sendable () -> Int, offset: Int64,
-             now: Timestamp?, counters: [String: Int64]) {
+        init(feed: Socket, command: Socket, incidentsSub: Socket, control: Socket, notify: Socket, planSub: Socket,
+             taskRequests: Socket, classify: WorkerStore, plan: WorkerStore, store: WorkerStore, journal: JournalReader,
+             book: WarningBook, config: TocsinConfiguration, logger: Logger, zapDenied: @escaping @Sendable () -> Int,
+             offset: Int64, planOffset: Int64, now: Timestamp?, counters: [String: Int64]) {
+            self.planSub = planSub
+            self.taskRequests = taskRequests
+            self.plan = plan
+            self.planOffset = planOffset
             self.feed = feed
             self.command = command
             self.incidentsSub = incidentsSub
@@ -84,6 +101,7 @@ public final class DispatchWorker: Sendable {
         let sync: SyncMode = config.durability == .full ? .full : .normal
         let store = try WorkerStore(path: dataPath + "/dispatch.sqlite", sync: sync)
         let classify = try WorkerStore(path: dataPath + "/classify.sqlite", sync: sync)
+        let plan = try WorkerStore(path: dataPath + "/plan.sqlite", sync: sync)
         let journal = try JournalReader(path: dataPath + "/journal.sqlite")
         let rows = try store.loadState()
         var book: WarningBook
@@ -125,10 +143,28 @@ public final class DispatchWorker: Sendable {
             let notify = try context.makeSocket(.pub)
             sockets.append(notify)
             try notify.bind(endpoints.warnings)
+            let planSub = try context.makeSocket(.sub)
+            sockets.append(planSub)
+            try planSub.subscribe("")
+            try planSub.connect(endpoints.plan)
+            let taskRequests = try context.makeSocket(.push)
+            sockets.append(taskRequests)
+            try taskRequests.setSendHighWaterMark(10_000)
+            try taskRequests.connect(endpoints.tasks)
             state = State(feed: feed, command: command, incidentsSub: incidentsSub, control: control, notify: notify,
-                          classify: classify, store: store, journal: journal, book: book, config: config,
-                          logger: logger, zapDenied: zapDenied, offset: try store.offset("classify"),
+                          planSub: planSub, taskRequests: taskRequests, classify: classify, plan: plan, store: store,
+                          journal: journal, book: book, config: config, logger: logger, zapDenied: zapDenied,
+                          offset: try store.offset("classify"), planOffset: try store.offset("plan"),
                           now: clock > 0 ? Timestamp(micros: clock) : nil, counters: counters)
+            var after: Int64 = 0
+            while true {
+                let batch = try store.outbox(after: after, limit: 10_000)
+                guard let last = batch.last else { break }
+                for m in batch where m.topic.contains("/task/") {
+                    if let t = try? PlanTask(json: m.body) { state.tasks[t.id] = t }
+                }
+                after = last.seq
+            }
         } catch {
             for s in sockets { s.close() }
             throw error
@@ -147,6 +183,7 @@ public final class DispatchWorker: Sendable {
     private static func run(_ s: State, _ thread: WorkerThread) {
         var poller = Poller()
         _ = poller.add(s.incidentsSub)
+        _ = poller.add(s.planSub)
         let commandIndex = poller.add(s.command)
         _ = poller.add(fileDescriptor: thread.wakeDescriptor)
         do { try catchUp(s) } catch { s.logger.error("dispatch catch-up failed: \(error)") }
@@ -155,6 +192,7 @@ public final class DispatchWorker: Sendable {
             do {
                 let ready = try poller.poll(timeoutMilliseconds: s.unsent.isEmpty ? 1000 : 10)
                 while (try s.incidentsSub.receive(dontWait: true)) != nil {}
+                while (try s.planSub.receive(dontWait: true)) != nil {}
                 try catchUp(s)
                 if ready.contains(where: { $0.index == commandIndex }) {
                     while let message = try s.command.receive(dontWait: true, maxFrames: 8) {
@@ -179,14 +217,42 @@ public final class DispatchWorker: Sendable {
                 s.logger.error("dispatch loop error: \(error)")
             }
         }
-        for socket in [s.feed, s.command, s.incidentsSub, s.control, s.notify] { socket.close() }
+        for socket in [s.feed, s.command, s.incidentsSub, s.control, s.notify, s.planSub, s.taskRequests] {
+            socket.close()
+        }
         try? s.store.close()
         try? s.classify.close()
+        try? s.plan.close()
         try? s.journal.close()
     }
 
-    /// Applies classify's outbox after the offset: incident changes become warnings, clock marks escalate.
+    /// Applies classify's outbox after the offset (incident changes become warnings, clock marks escalate), then
+    /// the plan worker's (tasks get their feed `seq`).
     static func catchUp(_ s: State) throws {
+        try catchUpIncidents(s)
+        while true {
+            let batch = try s.plan.outbox(after: s.planOffset, limit: 4096)
+            guard let last = batch.last else { return }
+            var tasks: [PlanTask] = []
+            for m in batch {
+                do {
+                    var task = try PlanTask(json: m.body)
+                    task.seq = s.book.takeSeq()
+                    tasks.append(task)
+                } catch {
+                    s.logger.error("dispatch: plan outbox message \(m.seq) is not a task: \(error)")
+                }
+            }
+            for t in tasks { s.tasks[t.id] = t }
+            s.counters["tasks", default: 0] += Int64(tasks.count)
+            try commit(s, messages: tasks.map { ($0.topic, $0.json, $0.seq) }, offsets: [
+                "plan": last.seq, "count.tasks": s.counters["tasks"] ?? 0,
+            ])
+            s.planOffset = last.seq
+        }
+    }
+
+    static func catchUpIncidents(_ s: State) throws {
         while true {
             let batch = try s.classify.outbox(after: s.offset, limit: 4096)
             guard let last = batch.last else { return }
@@ -209,37 +275,39 @@ public final class DispatchWorker: Sendable {
                     continue
                 }
             }
-            try commit(s, warnings: warnings, escalations: escalations, offset: last.seq)
+            var offsets: [String: Int64] = ["classify": last.seq]
+            if !warnings.isEmpty {
+                s.counters["warnings", default: 0] += Int64(warnings.count)
+                s.counters["escalations", default: 0] += Int64(escalations)
+                offsets["count.warnings"] = s.counters["warnings"]
+                offsets["count.escalations"] = s.counters["escalations"]
+            }
+            try commit(s, messages: warnings.map { ($0.topic, $0.json, $0.seq) }, offsets: offsets)
+            s.offset = last.seq
         }
     }
 
-    /// Stores the warnings as feed messages with the book, the offset and the clock in one transaction, then
-    /// publishes them.
-    static func commit(_ s: State, warnings: [Warning], escalations: Int, offset: Int64) throws {
-        var offsets: [String: Int64] = ["classify": offset]
+    /// Stores feed messages (with the `seq` the book gave them) together with the book, the offsets and the
+    /// clock in one transaction, then publishes them.
+    static func commit(_ s: State, messages: [(topic: String, body: [UInt8], seq: Int64)], offsets extra: [String: Int64])
+        throws
+    {
+        var offsets = extra
         if let now = s.now { offsets["clock"] = now.micros }
-        var stateRows: [String: [UInt8]?] = [:]
-        if !warnings.isEmpty || offset != s.offset { stateRows["book"] = try s.book.snapshot() }
-        if !warnings.isEmpty {
-            s.counters["warnings", default: 0] += Int64(warnings.count)
-            s.counters["escalations", default: 0] += Int64(escalations)
-            offsets["count.warnings"] = s.counters["warnings"]
-            offsets["count.escalations"] = s.counters["escalations"]
+        let stored = try s.store.commit(offsets: offsets, state: ["book": try s.book.snapshot()],
+                                        outbox: messages.map { ($0.topic, $0.body) })
+        for (m, expected) in zip(stored, messages) where m.seq != expected.seq {
+            s.logger.error("dispatch: feed message stored as seq \(m.seq) but numbered \(expected.seq)")
         }
-        let stored = try s.store.commit(offsets: offsets, state: stateRows,
-                                        outbox: warnings.map { ($0.topic, $0.json) })
-        s.offset = offset
-        for (m, w) in zip(stored, warnings) where m.seq != w.seq {
-            s.logger.error("dispatch: warning \(w.id) has seq \(w.seq) but was stored as \(m.seq)")
-        }
+        var w = JSONWriter(capacity: 32)
+        w.beginObject()
+        w.field("feed", Int(s.store.lastOutboxSeq))
+        w.endObject()
+        // Also after a clock-only commit: the plan worker takes its time from here.
+        _ = try? s.notify.send([Array("feed".utf8), w.bytes], dontWait: true)
         guard !stored.isEmpty else { return }
         s.unsent += stored.map { [Array($0.topic.utf8), $0.body] }
         flush(s)
-        var w = JSONWriter(capacity: 32)
-        w.beginObject()
-        w.field("feed", Int(stored.last!.seq))
-        w.endObject()
-        _ = try? s.notify.send([Array("feed".utf8), w.bytes], dontWait: true)
     }
 
     /// Publishes what waits, in order, until a subscriber's high-water mark pushes back.
@@ -268,6 +336,7 @@ public final class DispatchWorker: Sendable {
         case "close": return try close(s, request)
         case "cap": return try cap(s, request)
         case "progress": return try progress(s)
+        case "step": return try step(s, request)
         default: throw .unknownOp(op)
         }
     }
@@ -327,6 +396,10 @@ public final class DispatchWorker: Sendable {
             w.endArray()
             w.key("tasks")
             w.beginArray()
+            for task in s.tasks.values.sorted(by: { $0.seq < $1.seq })
+            where !task.state.isFinal && task.topic.hasPrefix(prefix) {
+                w.raw(task.json)
+            }
             w.endArray()
         }
     }
@@ -379,6 +452,10 @@ public final class DispatchWorker: Sendable {
             let journal = try s.journal.lastSeq()
             let classified = try s.classify.offset("journal")
             let changes = try s.classify.lastSeqOnDisk()
+            let planned = try s.plan.offset("feed")
+            let tasks = try s.plan.lastSeqOnDisk()
+            let seq = s.store.lastOutboxSeq
+            let planIdle = s.config.plans.isEmpty || (planned == seq && tasks == s.planOffset)
             return CommandCodec.ok { w in
                 w.field("journal", Int(journal))
                 w.field("classified", Int(classified))
@@ -387,11 +464,41 @@ public final class DispatchWorker: Sendable {
                 w.field("seq", Int(s.store.lastOutboxSeq))
                 w.key("now")
                 if let now = s.now { w.value(now.rfc3339) } else { w.null() }
-                w.field("idle", journal == classified && changes == s.offset)
+                w.field("planned", Int(planned))
+                w.field("tasks", Int(tasks))
+                w.field("published", Int(s.planOffset))
+                w.field("idle", journal == classified && changes == s.offset && planIdle)
             }
         } catch {
             throw CommandError("progress unavailable: \(error)")
         }
+    }
+
+    /// Checks a step request against the task as last published, then hands it to the plan worker; the task's
+    /// new state follows on the feed.
+    static func step(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {
+        let id = try request.string("task")
+        let by = try area(request, "by")
+        let stateText = try request.string("state")
+        guard let state = TaskState(rawValue: stateText), state == .acknowledged || state == .done else {
+            throw CommandError("state: expected acknowledged or done, got \"\(stateText)\"")
+        }
+        guard let task = s.tasks[id] else { throw CommandError("unknown task \"\(id)\"") }
+        if task.state.isFinal { throw CommandError("task \(id) is \(task.state.rawValue)") }
+        guard task.owner.isWithin(by) else {
+            throw CommandError("\(by) does not own task \(id) (owner \(task.owner))")
+        }
+        var w = JSONWriter(capacity: 96)
+        w.beginObject()
+        w.field("op", "step")
+        w.field("task", id)
+        w.field("by", by.rawValue)
+        w.field("state", state.rawValue)
+        w.endObject()
+        guard (try? s.taskRequests.send([w.bytes], dontWait: true)) == true else {
+            throw CommandError("plan worker unavailable; try again")
+        }
+        return CommandCodec.ok { w in w.field("task", id) }
     }
 
     static func cap(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {

@@ -7,7 +7,7 @@ import ZeroMQ
 
 /// The workers a process runs.
 public enum WorkerRole: String, Sendable, CaseIterable {
-    case ingest, classify, dispatch
+    case ingest, classify, dispatch, plan
 }
 
 /// Runs a set of workers in one process. `tocsin run` runs them all over `inproc://` (the embedded default);
@@ -24,6 +24,7 @@ public final class Pipeline: @unchecked Sendable {
     let ingest: IngestWorker?
     let classify: ClassifyWorker?
     let dispatch: DispatchWorker?
+    let plan: PlanWorker?
     /// The clock endpoint when the pipeline has no live ticker (see `makeVirtualClock`).
     let clockEndpoint: String?
     private var virtualClock: VirtualClock?
@@ -50,6 +51,7 @@ public final class Pipeline: @unchecked Sendable {
         var ingest: IngestWorker?
         var classify: ClassifyWorker?
         var dispatch: DispatchWorker?
+        var plan: PlanWorker?
         do {
             var security: ServerSecurity?
             if config.security.mode == .curve {
@@ -93,8 +95,16 @@ public final class Pipeline: @unchecked Sendable {
                     context: context,
                     endpoints: .init(feed: config.endpoints.feed, command: config.endpoints.command,
                                      incidents: internalEndpoints.incidents, control: internalEndpoints.control,
-                                     warnings: internalEndpoints.warnings),
+                                     warnings: internalEndpoints.warnings, plan: internalEndpoints.plan,
+                                     tasks: internalEndpoints.tasks),
                     dataPath: data, config: config, security: security, logger: logger, zapDenied: zapDenied)
+            }
+            if roles.contains(.plan) {
+                plan = try PlanWorker(
+                    context: context,
+                    endpoints: .init(warnings: internalEndpoints.warnings, tasks: internalEndpoints.tasks,
+                                     plan: internalEndpoints.plan),
+                    dataPath: data, plans: config.plans, sync: sync, logger: logger)
             }
         } catch {
             zap?.stop()
@@ -112,6 +122,7 @@ public final class Pipeline: @unchecked Sendable {
         self.ingest = ingest
         self.classify = classify
         self.dispatch = dispatch
+        self.plan = plan
         self.clockEndpoint = liveClock ? nil : internalEndpoints.clock
     }
 
@@ -127,6 +138,7 @@ public final class Pipeline: @unchecked Sendable {
 
     public func start() {
         dispatch?.start()
+        plan?.start()
         classify?.start()
         ingest?.start()
         ticker?.start()
@@ -144,6 +156,7 @@ public final class Pipeline: @unchecked Sendable {
         ingest?.stop()
         classify?.stop()
         dispatch?.stop()
+        plan?.stop()
         zap?.stop()
         try? journal?.close()
         context.shutdown()

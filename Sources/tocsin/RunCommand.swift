@@ -91,7 +91,7 @@ struct WorkerCommand: ParsableCommand {
             endpoints and answers `stats` for the whole pipeline; classify binds no public endpoint.
             """)
 
-    @Argument(help: "ingest, classify or dispatch.") var name: String
+    @Argument(help: "ingest, classify, dispatch or plan.") var name: String
     @OptionGroup var options: ConfigOptions
 
     func run() throws {

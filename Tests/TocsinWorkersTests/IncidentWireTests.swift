@@ -15,7 +15,7 @@ import TocsinWorkers
     @Test func risingGaugeGivesAlertThenUpdatesUpToCityAndSinceReplaysTheFeed() throws {
         let p = try TestPipeline(liveClock: false)
         defer { p.stop() }
-        let cc = try CommandCenter(p)
+        let cc = try CommandCenter(p, subscribe: "actual/warning/")
         defer { cc.close() }
         let platform = try p.client()
         defer { platform.close() }
@@ -45,35 +45,41 @@ import TocsinWorkers
             #expect(b["capCategory"] == ["Met"])
         }
         let seqs = bodies.compactMap { $0["seq"]?.int }
-        #expect(seqs == [1, 2, 3, 4])
+        #expect(seqs.count == 4 && seqs.first == 1 && zip(seqs, seqs.dropFirst()).allSatisfy { $0 < $1 })
         #expect(bodies.last?["evidence"]?["events"]?.int == 4)
         #expect(bodies.last?["evidence"]?["sample"] == ["g-0", "g-1", "g-2", "g-3"])
 
         // `since 0` returns exactly what the subscriber saw; a prefix filters it.
-        let since = try cc.request(#"{"op":"since","seq":0}"#)
+        let since = try cc.request(#"{"op":"since","seq":0,"prefix":"actual/warning/"}"#)
         let messages = since["messages"]?.arrayValue ?? []
         #expect(messages.map { $0["topic"]?.stringValue ?? "" } == seen.map(\.topic))
         #expect(messages.map { $0["body"] ?? .null } == bodies)
-        #expect(since["last"]?.int == 4)
+        // The feed also carries the flood plan's tasks, numbered in the same sequence.
+        let everything = try cc.request(#"{"op":"since","seq":0}"#)
+        let all = everything["messages"]?.arrayValue ?? []
+        #expect(all.compactMap { $0["body"]?["seq"]?.int } == Array(1...all.count))
+        #expect(all.contains { $0["topic"]?.stringValue?.hasPrefix("actual/task/") == true })
+        #expect(everything["last"]?.int == all.count)
         let district = try cc.request(#"{"op":"since","seq":0,"prefix":"actual/warning/district/sz.futian."}"#)
         #expect(district["messages"]?.arrayValue?.count == 1)
-        let later = try cc.request(#"{"op":"since","seq":2}"#)
-        #expect(later["messages"]?.arrayValue?.compactMap { $0["body"]?["seq"]?.int } == [3, 4])
+        let later = try cc.request(#"{"op":"since","seq":\#(seqs[1]),"prefix":"actual/warning/"}"#)
+        #expect(later["messages"]?.arrayValue?.compactMap { $0["body"]?["seq"]?.int } == Array(seqs[2...]))
 
         // `active` shows the latest warning of the open incident.
         let active = try cc.request(#"{"op":"active"}"#)
         #expect(active["warnings"]?.arrayValue?.map { $0["id"] } == [.string(ids[3])])
-        #expect(active["tasks"] == [])
+        #expect((active["tasks"]?.arrayValue?.count ?? 0) > 0)
         let stats = try cc.request(#"{"op":"stats"}"#)
         #expect(stats["warnings"]?.int == 4)
-        #expect(stats["seq"]?.int == 4)
+        #expect(stats["seq"]?.int == all.count)
+        #expect(stats["tasks"]?.int == all.count - 4)
         #expect(stats["events"]?["accepted"]?.int == 4)
     }
 
     @Test func unacknowledgedStreetWarningEscalatesAfterFiveMinutesAcknowledgedOneDoesNot() throws {
         let p = try TestPipeline(liveClock: false)
         defer { p.stop() }
-        let cc = try CommandCenter(p)
+        let cc = try CommandCenter(p, subscribe: "actual/warning/")
         defer { cc.close() }
         let platform = try p.client()
         defer { platform.close() }
@@ -138,7 +144,7 @@ import TocsinWorkers
     @Test func closeCancelsAndCAPValidates() throws {
         let p = try TestPipeline(liveClock: false)
         defer { p.stop() }
-        let cc = try CommandCenter(p)
+        let cc = try CommandCenter(p, subscribe: "actual/warning/")
         defer { cc.close() }
         let platform = try p.client()
         defer { platform.close() }

@@ -26,15 +26,22 @@ import TocsinWorkers
         return events.map { Array($0.utf8) }
     }
 
-    /// What must not depend on how the workers were deployed.
+    /// What must not depend on how the workers were deployed: the warnings in order, and the final state of
+    /// every task (tasks interleave with warnings in an order that depends on timing).
     static func essence(_ messages: [JSONValue]) -> [String] {
-        messages.map { m in
+        let warnings = messages.filter { $0["topic"]?.stringValue?.contains("/warning/") == true }
+        var tasks: [String: String] = [:]
+        for m in messages where m["topic"]?.stringValue?.contains("/task/") == true {
             let b = m["body"] ?? .null
-            return [m["topic"]?.stringValue, b["seq"]?.int.map(String.init), b["msgType"]?.stringValue,
+            tasks[b["id"]?.stringValue ?? "?"] = "\(m["topic"]?.stringValue ?? "") \(b["state"]?.stringValue ?? "")"
+        }
+        return warnings.map { m in
+            let b = m["body"] ?? .null
+            return [m["topic"]?.stringValue, b["id"]?.stringValue, b["msgType"]?.stringValue,
                     b["tier"]?.stringValue, b["owner"]?.stringValue, b["incident"]?.stringValue,
                     b["references"]?.arrayValue.map { String($0.count) }, b["evidence"]?["events"]?.int.map(String.init)]
                 .map { $0 ?? "-" }.joined(separator: " ")
-        }
+        } + tasks.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
     }
 
     func waitReady(_ command: String) throws {
@@ -71,7 +78,7 @@ import TocsinWorkers
         }
     }
 
-    @Test func threeProcessesGiveTheSameWarningsAsOneAndSurviveKillNine() throws {
+    @Test func workerProcessesGiveTheSameFeedAsOneAndSurviveKillNine() throws {
         let events = Self.scenario()
         let expectedWarnings = 240 + 2 + 1
 
@@ -87,7 +94,7 @@ import TocsinWorkers
         one.kill(SIGTERM)
         #expect(one.wait(timeout: 5) == 0)
 
-        // Three processes; dispatch and classify each killed with SIGKILL mid-stream and restarted.
+        // One process per worker; dispatch, classify and plan each killed with SIGKILL mid-stream and restarted.
         let dirB = Fixtures.temporaryDirectory("tocsin-three")
         defer { Fixtures.removeTemporary(dirB) }
         let b = try writeTCPTestConfig(dir: dirB)
@@ -98,8 +105,9 @@ import TocsinWorkers
         let ingest = try worker("ingest")
         var classify = try worker("classify")
         var dispatch = try worker("dispatch")
+        var plan = try worker("plan")
         defer {
-            for p in [ingest, classify, dispatch] { p.kill(SIGKILL) }
+            for p in [ingest, classify, dispatch, plan] { p.kill(SIGKILL) }
         }
         try waitReady(b.command)
         try publish(events[..<100], to: b.ingest)
@@ -110,18 +118,27 @@ import TocsinWorkers
         try waitReady(b.command)
         classify.kill(SIGKILL)
         _ = classify.wait(timeout: 5)
-        try publish(events[180...], to: b.ingest)
+        try publish(events[180..<240], to: b.ingest)
         classify = try worker("classify")
+        plan.kill(SIGKILL)
+        _ = plan.wait(timeout: 5)
+        try publish(events[240...], to: b.ingest)
+        plan = try worker("plan")
         let feedB = try settledFeed(b.command, atLeast: expectedWarnings)
 
-        #expect(feedA.count == expectedWarnings)
-        #expect(feedB.count == expectedWarnings)
+        func warningCount(_ feed: [JSONValue]) -> Int {
+            feed.filter { $0["topic"]?.stringValue?.contains("/warning/") == true }.count
+        }
+        #expect(warningCount(feedA) == expectedWarnings)
+        #expect(warningCount(feedB) == expectedWarnings)
+        #expect(feedB.count > expectedWarnings)  // the plans' tasks
         #expect(Self.essence(feedB) == Self.essence(feedA))
-        // No warning lost or repeated: seq runs 1...N, ids unique.
-        #expect(feedB.compactMap { $0["body"]?["seq"]?.int } == Array(1...expectedWarnings))
-        #expect(Set(feedB.compactMap { $0["body"]?["id"]?.stringValue }).count == expectedWarnings)
+        // No message lost or repeated: seq runs 1...N, warning ids unique.
+        #expect(feedB.compactMap { $0["body"]?["seq"]?.int } == Array(1...feedB.count))
+        #expect(Set(feedB.compactMap { m in m["topic"]?.stringValue?.contains("/warning/") == true ? m["body"]?["id"]?.stringValue : nil }).count
+                == expectedWarnings)
         #expect(!feedB.contains { ($0["topic"]?.stringValue ?? "").hasPrefix("actual/") && $0["body"]?["status"] != "actual" })
-        for p in [ingest, classify, dispatch] { p.kill(SIGTERM) }
-        for p in [ingest, classify, dispatch] { #expect(p.wait(timeout: 5) == 0) }
+        for p in [ingest, classify, dispatch, plan] { p.kill(SIGTERM) }
+        for p in [ingest, classify, dispatch, plan] { #expect(p.wait(timeout: 5) == 0) }
     }
 }

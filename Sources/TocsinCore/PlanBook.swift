@@ -1,0 +1,317 @@
+import Foundation
+
+/// Why a `step` request was refused. `description` is the message for the command reply.
+public struct PlanError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable, Codable {
+        /// `unknown task "t-x"`
+        case unknownTask
+        /// `sz.nanshan does not own task t-inc-1-report (owner sz.futian.shatou)`
+        case notOwner
+        /// `task t-inc-1-report is done` / `task t-inc-1-report is cancelled`
+        case finished
+        /// `task t-inc-1-evacuate is waiting for cordon` (not yet ready, so not yet on the feed)
+        case waiting
+        /// `state must be acknowledged or done, got "overdue"`
+        case badState
+    }
+
+    public var code: Code
+    public var message: String
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { message }
+}
+
+/// One task of a plan run, with what the book needs beyond the wire fields.
+struct TaskRecord: Sendable, Hashable, Codable {
+    var task: PlanTask
+    /// The response level that added the step.
+    var tier: Tier
+    /// Step ids that must be done first.
+    var after: [String]
+    var onOverdue: OverdueAction
+    /// Not yet ready: some `after` step is not done. Waiting tasks are not published.
+    var waiting: Bool
+    /// It went overdue once; it never does again.
+    var wentOverdue: Bool
+}
+
+/// The plan of one incident: activated by its first warning, upgraded by higher tiers, ended by its cancel.
+struct PlanRun: Sendable, Hashable, Codable {
+    var incident: String
+    /// The plan's id (its incident type).
+    var plan: String
+    /// The highest response level activated so far.
+    var tier: Tier
+    /// Activation order, for stable output.
+    var number: Int64
+    /// When the cancel ended it; it is then kept for `PlanBook.retentionS` for look-ups.
+    var closedAt: Timestamp?
+    /// In creation order: lowest level first, each level in the plan's order.
+    var tasks: [TaskRecord]
+
+    func isDone(step: String) -> Bool {
+        // A predecessor the run does not have (a plan edited between snapshot and restore) does not block.
+        tasks.first { $0.task.step == step }.map { $0.task.state == .done } ?? true
+    }
+
+    func pending(_ record: TaskRecord) -> [String] { record.after.filter { !isDone(step: $0) } }
+}
+
+/// The serialisable state of a `PlanBook`.
+public struct PlanBookState: Sendable, Hashable, Codable {
+    var nextRunNumber: Int64
+    /// Plan runs by activation order.
+    var runs: [PlanRun]
+
+    public init() {
+        self.nextRunNumber = 1
+        self.runs = []
+    }
+
+    init(nextRunNumber: Int64, runs: [PlanRun]) {
+        self.nextRunNumber = nextRunNumber
+        self.runs = runs
+    }
+}
+
+/// Runs the response plans of incidents (PROTOCOL.md "Task"): warnings in, tasks out. Pure: the time arrives as an
+/// argument, and the same inputs always give the same tasks.
+///
+/// - The first warning of an incident whose type has a plan activates the plan at the response level of the
+///   warning's tier (tier III runs the steps of levels IV and III). A later warning with a higher tier upgrades
+///   it: the steps of the levels above the current one, up to the new tier, are added; what exists is kept. A
+///   lower or equal tier changes nothing. A `cancel` ends the plan: every task not done becomes `cancelled`.
+/// - A step waits for its `after` steps: its task is created with the level but published only when they are
+///   all done (then `ready`). Waiting tasks are never on the feed, cannot be stepped, and are cancelled silently.
+/// - A task's `due` is the `sent` time of the warning that activated its level plus the step's deadline, so a
+///   rebuild from the feed gives the same deadlines. Its `area` is that warning's area; an `owner: warning` step
+///   is owned at that warning's `level`.
+/// - `advance(to:)` makes every published task not done by its due time `overdue` (once per task), owned one
+///   level up (`escalate`) or by the city (`escalate_and_notify_city`), with `escalated: true` when the level
+///   rose. A task that became ready after its due time goes overdue at the next `advance`.
+/// - Produced tasks carry `seq` 0: the dispatch worker numbers them when it publishes them.
+public struct PlanBook: Sendable {
+    /// Plans by incident type.
+    public let plans: [String: ResponsePlan]
+    /// How long the tasks of an ended plan stay available to `task(_:)` and for clear `step` errors.
+    public var retentionS: Double
+
+    private var nextRunNumber: Int64
+    private var runs: [String: PlanRun] = [:]
+    /// Task id -> incident id, for every task of a kept run.
+    private var index: [String: String] = [:]
+
+    public init(plans: [String: ResponsePlan], retentionS: Double = 86_400, state: PlanBookState = PlanBookState()) {
+        self.plans = plans
+        self.retentionS = retentionS
+        self.nextRunNumber = state.nextRunNumber
+        for run in state.runs {
+            runs[run.incident] = run
+            for r in run.tasks { index[r.task.id] = run.incident }
+        }
+    }
+
+    /// The state to snapshot.
+    public var state: PlanBookState {
+        PlanBookState(nextRunNumber: nextRunNumber, runs: runs.values.sorted { $0.number < $1.number })
+    }
+
+    /// The state as JSON bytes (keys sorted: equal states give equal bytes).
+    public func snapshot() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(state))
+    }
+
+    /// A book continuing from a `snapshot()`.
+    public init(plans: [String: ResponsePlan], retentionS: Double = 86_400, snapshot: [UInt8]) throws {
+        let state = try JSONDecoder().decode(PlanBookState.self, from: Data(snapshot))
+        self.init(plans: plans, retentionS: retentionS, state: state)
+    }
+
+    // MARK: - Queries
+
+    /// The published tasks of open plans that are not `done` or `cancelled` (the `active` op), by activation, then
+    /// plan order.
+    public var openTasks: [PlanTask] {
+        runs.values.filter { $0.closedAt == nil }.sorted { $0.number < $1.number }
+            .flatMap { $0.tasks.filter { !$0.waiting && !$0.task.state.isFinal }.map(\.task) }
+    }
+
+    /// A published task of an open plan, or of one ended less than `retentionS` ago.
+    public func task(_ id: String) -> PlanTask? {
+        guard let incident = index[id], let record = runs[incident]?.tasks.first(where: { $0.task.id == id }),
+            !record.waiting
+        else { return nil }
+        return record.task
+    }
+
+    /// The published tasks of an incident, in plan order.
+    public func tasks(ofIncident id: String) -> [PlanTask] {
+        runs[id]?.tasks.filter { !$0.waiting }.map(\.task) ?? []
+    }
+
+    /// The response level activated for an open incident; nil when it has no running plan.
+    public func responseLevel(ofIncident id: String) -> Tier? {
+        guard let run = runs[id], run.closedAt == nil else { return nil }
+        return run.tier
+    }
+
+    /// Records the feed `seq` under which a task was published, so that `openTasks` and `task(_:)` carry it.
+    /// Optional: a dispatcher that keeps its own seqs need not call it.
+    public mutating func recordSeq(_ seq: Int64, ofTask id: String) {
+        guard let incident = index[id], var run = runs[incident],
+            let i = run.tasks.firstIndex(where: { $0.task.id == id })
+        else { return }
+        run.tasks[i].task.seq = seq
+        runs[incident] = run
+    }
+
+    // MARK: - Warnings
+
+    /// The tasks (to publish) that a warning calls for: activation, upgrade or end of its incident's plan.
+    public mutating func warningIssued(_ w: Warning, at now: Timestamp) -> [PlanTask] {
+        guard let plan = plans[w.event] else { return [] }
+        if w.msgType == .cancel {
+            guard var run = runs[w.incident], run.closedAt == nil else { return [] }
+            var out: [PlanTask] = []
+            for i in run.tasks.indices where !run.tasks[i].task.state.isFinal {
+                run.tasks[i].task.state = .cancelled
+                run.tasks[i].task.updated = now
+                if !run.tasks[i].waiting { out.append(run.tasks[i].task) }
+            }
+            run.closedAt = now
+            runs[w.incident] = run
+            return out
+        }
+        let added: [(level: Tier, step: PlanStep)]
+        var run: PlanRun
+        if let existing = runs[w.incident] {
+            guard existing.closedAt == nil, w.tier > existing.tier else { return [] }
+            run = existing
+            added = plan.steps(above: run.tier, upTo: w.tier)
+        } else {
+            run = PlanRun(incident: w.incident, plan: plan.incidentType, tier: w.tier, number: nextRunNumber, tasks: [])
+            nextRunNumber += 1
+            added = plan.steps(upTo: w.tier)
+        }
+        run.tier = w.tier
+        let first = run.tasks.count
+        for (tier, step) in added {
+            let id = PlanTask.id(incident: w.incident, step: step.id)
+            // A step id the run already has (a plan edited between snapshot and restore) is not added twice.
+            guard !run.tasks.contains(where: { $0.task.id == id }) else { continue }
+            let level: Level
+            switch step.owner {
+            case .level(let l): level = l
+            case .warning: level = w.level
+            }
+            let task = PlanTask(
+                id: id, seq: 0, plan: plan.incidentType, incident: w.incident, step: step.id, action: step.action,
+                level: level, owner: w.area.ancestor(at: level), area: w.area, due: w.sent.adding(seconds: step.deadlineS),
+                state: .ready, status: w.status, escalated: false, updated: now, by: nil)
+            run.tasks.append(
+                TaskRecord(
+                    task: task, tier: tier, after: step.after, onOverdue: step.onOverdue, waiting: true,
+                    wentOverdue: false))
+            index[id] = w.incident
+        }
+        var out: [PlanTask] = []
+        for i in first..<run.tasks.count where run.pending(run.tasks[i]).isEmpty {
+            run.tasks[i].waiting = false
+            out.append(run.tasks[i].task)
+        }
+        runs[w.incident] = run
+        return out
+    }
+
+    // MARK: - Steps
+
+    /// Moves a task to `acknowledged` or `done` on behalf of `by`, which must be the task's owner or one of its
+    /// ancestors. Returns the changed task, then (after a `done`) the tasks that became ready; acknowledging an
+    /// acknowledged task changes nothing and returns nothing.
+    public mutating func step(_ taskID: String, by: AreaPath, state: TaskState, at now: Timestamp) throws(PlanError)
+        -> [PlanTask]
+    {
+        guard state == .acknowledged || state == .done else {
+            throw PlanError(code: .badState, message: "state must be acknowledged or done, got \"\(state.rawValue)\"")
+        }
+        guard let incident = index[taskID], var run = runs[incident],
+            let i = run.tasks.firstIndex(where: { $0.task.id == taskID })
+        else {
+            throw PlanError(code: .unknownTask, message: "unknown task \(JSONWriter.quoted(taskID))")
+        }
+        let record = run.tasks[i]
+        if record.task.state.isFinal {
+            throw PlanError(code: .finished, message: "task \(taskID) is \(record.task.state.rawValue)")
+        }
+        if record.waiting {
+            let pending = run.pending(record).joined(separator: ", ")
+            throw PlanError(code: .waiting, message: "task \(taskID) is waiting for \(pending)")
+        }
+        guard record.task.owner.isWithin(by) else {
+            throw PlanError(code: .notOwner, message: "\(by) does not own task \(taskID) (owner \(record.task.owner))")
+        }
+        if state == .acknowledged && record.task.state == .acknowledged { return [] }
+        run.tasks[i].task.state = state
+        run.tasks[i].task.by = by
+        run.tasks[i].task.updated = now
+        var out = [run.tasks[i].task]
+        if state == .done {
+            for j in run.tasks.indices where run.tasks[j].waiting && run.pending(run.tasks[j]).isEmpty {
+                run.tasks[j].waiting = false
+                run.tasks[j].task.updated = now
+                out.append(run.tasks[j].task)
+            }
+        }
+        runs[incident] = run
+        return out
+    }
+
+    // MARK: - Deadlines
+
+    /// Makes every published task that is not done by its due time `overdue`, owned above its level, and forgets
+    /// ended plans older than `retentionS`. Tasks come out earliest due first. Each task goes overdue at most once.
+    public mutating func advance(to now: Timestamp) -> [PlanTask] {
+        var due: [(due: Int64, number: Int64, position: Int, incident: String)] = []
+        var expired: [String] = []
+        for (id, run) in runs {
+            if let closedAt = run.closedAt {
+                if now - closedAt >= retentionS { expired.append(id) }
+                continue
+            }
+            for (i, r) in run.tasks.enumerated()
+            where !r.waiting && !r.wentOverdue && !r.task.state.isFinal && r.task.due <= now {
+                due.append((r.task.due.micros, run.number, i, id))
+            }
+        }
+        for id in expired {
+            for r in runs[id]?.tasks ?? [] { index[r.task.id] = nil }
+            runs[id] = nil
+        }
+        due.sort { ($0.due, $0.number, $0.position) < ($1.due, $1.number, $1.position) }
+        var out: [PlanTask] = []
+        for d in due {
+            guard var run = runs[d.incident] else { continue }
+            var r = run.tasks[d.position]
+            let level: Level =
+                switch r.onOverdue {
+                case .escalate: r.task.level.above ?? r.task.level
+                case .escalateAndNotifyCity: .city
+                }
+            r.task.state = .overdue
+            r.task.escalated = r.task.escalated || level > r.task.level
+            r.task.level = level
+            r.task.owner = r.task.area.ancestor(at: level)
+            r.task.updated = now
+            r.wentOverdue = true
+            run.tasks[d.position] = r
+            runs[d.incident] = run
+            out.append(r.task)
+        }
+        return out
+    }
+}

@@ -1,0 +1,162 @@
+// Tasks: the steps of an activated response plan, as they appear on the feed (PROTOCOL.md "Task").
+
+/// Where a task stands.
+public enum TaskState: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Its predecessors are done: the owner can start it.
+    case ready
+    /// The owner has taken it on.
+    case acknowledged
+    /// Finished; it never moves again.
+    case done
+    /// Not done by its deadline: republished above its owner (once per task).
+    case overdue
+    /// Its plan ended (the incident closed) before it was done; it never moves again.
+    case cancelled
+
+    /// `done` and `cancelled` are final.
+    public var isFinal: Bool { self == .done || self == .cancelled }
+}
+
+/// One step of an activated response plan, republished on every state change. Built only by `PlanBook` (or
+/// decoded from its own JSON).
+///
+/// Named `PlanTask`, not `Task`: a `Task` in TocsinCore would shadow Swift concurrency's `Task` in every module
+/// that imports TocsinCore.
+///
+/// The drill fence holds as for warnings: `status` is copied from the warning that activated the plan, and
+/// `topic` is derived from it.
+///
+/// Extensions to the wire table (PROTOCOL.md allows new optional fields), written after the table's fields:
+/// - `escalated` (boolean, always written): the task is owned above its step's own level because it went
+///   overdue.
+/// - `updated` (RFC 3339, always written): when the task last changed (activation, ready, a step, overdue,
+///   cancel).
+/// - `by` (area path, only once set): the area that last acknowledged or completed it through the `step` op.
+/// A decoder treats all three as optional (`escalated` false, the others absent).
+public struct PlanTask: Sendable, Hashable, Codable, Identifiable {
+    /// `t-<incident id>-<step id>`: one id per step of an incident, kept across all its messages.
+    public let id: String
+    /// The feed sequence number: 0 as `PlanBook` produces it; the dispatch worker sets it when it publishes.
+    public var seq: Int64
+    /// The plan's id: its incident type, e.g. `flood`.
+    public let plan: String
+    /// The incident's id.
+    public let incident: String
+    /// The step's id within the plan.
+    public let step: String
+    /// What to do, in plain words.
+    public let action: String
+    /// The owning command level (above the step's own level once escalated).
+    public internal(set) var level: Level
+    /// The owning area: the ancestor of `area` at `level` (`area` itself when it is above that level).
+    public internal(set) var owner: AreaPath
+    /// The incident's area.
+    public let area: AreaPath
+    /// When it must be done: the activation of the level that added the step plus the step's deadline.
+    public let due: Timestamp
+    public internal(set) var state: TaskState
+    public let status: Status
+    /// Extension: owned above its own level because it went overdue.
+    public internal(set) var escalated: Bool
+    /// Extension: when it last changed.
+    public internal(set) var updated: Timestamp?
+    /// Extension: the area that last acknowledged or completed it.
+    public internal(set) var by: AreaPath?
+
+    /// The feed topic: `<status>/task/<level>/<area>.` (the incident's area, then a final `.`).
+    public var topic: String { "\(status.rawValue)/task/\(level.rawValue)/\(area.rawValue)." }
+
+    /// The id of the task for `step` of `incident`.
+    public static func id(incident: String, step: String) -> String { "t-\(incident)-\(step)" }
+
+    init(
+        id: String, seq: Int64, plan: String, incident: String, step: String, action: String, level: Level,
+        owner: AreaPath, area: AreaPath, due: Timestamp, state: TaskState, status: Status, escalated: Bool,
+        updated: Timestamp?, by: AreaPath?
+    ) {
+        self.id = id
+        self.seq = seq
+        self.plan = plan
+        self.incident = incident
+        self.step = step
+        self.action = action
+        self.level = level
+        self.owner = owner
+        self.area = area
+        self.due = due
+        self.state = state
+        self.status = status
+        self.escalated = escalated
+        self.updated = updated
+        self.by = by
+    }
+}
+
+/// Why a JSON object is not a task: the same `path: message` error as for warnings.
+public typealias TaskDecodingError = WarningDecodingError
+
+extension PlanTask {
+    /// Writes the task as one JSON object with exactly the field names of PROTOCOL.md's Task, in its order,
+    /// times in RFC 3339 (UTC); then the extension fields (`escalated`, `updated`, and `by` when set).
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("id", id)
+        w.field("seq", Int(seq))
+        w.field("plan", plan)
+        w.field("incident", incident)
+        w.field("step", step)
+        w.field("action", action)
+        w.field("level", level.rawValue)
+        w.field("owner", owner.rawValue)
+        w.field("area", area.rawValue)
+        w.field("due", due.rfc3339)
+        w.field("state", state.rawValue)
+        w.field("status", status.rawValue)
+        w.field("escalated", escalated)
+        if let updated { w.field("updated", updated.rfc3339) }
+        if let by { w.field("by", by.rawValue) }
+        w.endObject()
+    }
+
+    /// The task as compact JSON bytes (the feed body).
+    public var json: [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        write(to: &w)
+        return w.bytes
+    }
+
+    /// The task as a compact JSON string.
+    public var jsonString: String { String(decoding: json, as: UTF8.self) }
+
+    /// Decodes a task from its JSON bytes.
+    public init(json bytes: [UInt8]) throws(TaskDecodingError) {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(bytes)
+        } catch {
+            throw TaskDecodingError(path: "", message: "not JSON: \(error)")
+        }
+        try self.init(json: value)
+    }
+
+    /// Decodes a task from a parsed JSON object as `write(to:)` produces it. Fields beyond the wire table and its
+    /// extensions are ignored (a newer writer may add optional fields).
+    public init(json value: JSONValue) throws(TaskDecodingError) {
+        guard case .object(let o) = value else {
+            throw TaskDecodingError(path: "", message: "expected a JSON object, got \(value.abbreviated())")
+        }
+        let r = JSONFields(object: o, prefix: "")
+        let seq = try r.number("seq")
+        guard seq >= 0, seq == seq.rounded(), seq < 9_007_199_254_740_992 else {
+            throw TaskDecodingError(path: "seq", message: "expected a non-negative integer")
+        }
+        self.init(
+            id: try r.string("id"), seq: Int64(seq), plan: try r.string("plan"), incident: try r.string("incident"),
+            step: try r.string("step"), action: try r.string("action"), level: try r.enumValue("level"),
+            owner: try r.area("owner"), area: try r.area("area"), due: try r.time("due"),
+            state: try r.enumValue("state"), status: try r.enumValue("status"),
+            escalated: r.has("escalated") ? try r.bool("escalated") : false,
+            updated: r.has("updated") ? try r.time("updated") : nil,
+            by: r.has("by") ? try r.area("by") : nil)
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import TocsinConfig
+import TocsinCore
+import TocsinStore
+import ZeroMQ
+
+/// The plan worker: runs the response plans (`PlanBook`). It reads the feed (dispatch's outbox) in order from
+/// its stored offset: a warning activates, upgrades or ends its incident's plan. Its time is dispatch's stored
+/// clock, read before the feed so that every warning up to that time has been applied first; a step not done
+/// by its deadline becomes overdue and is escalated. `step` requests arrive from dispatch (which checked them
+/// against what it published). Its tasks go to its own outbox, committed with its offset and the book; dispatch
+/// gives them feed sequence numbers and publishes them.
+public final class PlanWorker: Sendable {
+    public struct Endpoints: Sendable {
+        /// SUB: the feed grew (dispatch's PUB).
+        public var warnings: String
+        /// PULL (bound here): step requests from dispatch.
+        public var tasks: String
+        /// PUB (bound here): task outbox grew.
+        public var plan: String
+        public init(warnings: String, tasks: String, plan: String) {
+            self.warnings = warnings
+            self.tasks = tasks
+            self.plan = plan
+        }
+    }
+
+    private let thread: WorkerThread
+    let state: State
+
+    final class State: @unchecked Sendable {
+        let warningsSub: Socket
+        let requests: Socket
+        let notify: Socket
+        let feed: WorkerStore
+        let store: WorkerStore
+        var book: PlanBook
+        let logger: Logger
+        var offset: Int64
+        var now: Timestamp?
+
+        init(warningsSub: Socket, requests: Socket, notify: Socket, feed: WorkerStore, store: WorkerStore,
+             book: PlanBook, logger: Logger, offset: Int64, now: Timestamp?) {
+            self.warningsSub = warningsSub
+            self.requests = requests
+            self.notify = notify
+            self.feed = feed
+            self.store = store
+            self.book = book
+            self.logger = logger
+            self.offset = offset
+            self.now = now
+        }
+    }
+
+    public init(context: Context, endpoints: Endpoints, dataPath: String, plans: [String: ResponsePlan],
+                sync: SyncMode, logger: Logger) throws {
+        let store = try WorkerStore(path: dataPath + "/plan.sqlite", sync: sync)
+        let feed = try WorkerStore(path: dataPath + "/dispatch.sqlite", sync: sync)
+        let rows = try store.loadState()
+        let book = try rows["book"].map { try PlanBook(plans: plans, snapshot: $0) } ?? PlanBook(plans: plans)
+        let clock = try store.offset("clock")
+        var sockets: [Socket] = []
+        do {
+            let sub = try context.makeSocket(.sub)
+            sockets.append(sub)
+            try sub.subscribe("")
+            try sub.connect(endpoints.warnings)
+            let requests = try context.makeSocket(.pull)
+            sockets.append(requests)
+            try requests.bind(endpoints.tasks)
+            let notify = try context.makeSocket(.pub)
+            sockets.append(notify)
+            try notify.bind(endpoints.plan)
+            state = State(warningsSub: sub, requests: requests, notify: notify, feed: feed, store: store, book: book,
+                          logger: logger, offset: try store.offset("feed"), now: clock > 0 ? Timestamp(micros: clock) : nil)
+        } catch {
+            for s in sockets { s.close() }
+            throw error
+        }
+        thread = try WorkerThread(name: "plan")
+    }
+
+    public func start() {
+        let s = state, thread = self.thread
+        thread.start { Self.run(s, thread) }
+    }
+
+    @discardableResult
+    public func stop(timeout: Double = 5) -> Bool { thread.stop(timeout: timeout) }
+
+    private static func run(_ s: State, _ thread: WorkerThread) {
+        var poller = Poller()
+        _ = poller.add(s.warningsSub)
+        let requestIndex = poller.add(s.requests)
+        _ = poller.add(fileDescriptor: thread.wakeDescriptor)
+        do { try catchUp(s) } catch { s.logger.error("plan catch-up failed: \(error)") }
+        while !thread.isStopping {
+            do {
+                let ready = try poller.poll(timeoutMilliseconds: 1000)
+                while (try s.warningsSub.receive(dontWait: true)) != nil {}
+                try catchUp(s)
+                if ready.contains(where: { $0.index == requestIndex }) {
+                    while let m = try s.requests.receive(dontWait: true) { try handleStep(s, m) }
+                }
+            } catch let error as ZMQError where error.isTerminated {
+                break
+            } catch {
+                s.logger.error("plan loop error: \(error)")
+            }
+        }
+        for socket in [s.warningsSub, s.requests, s.notify] { socket.close() }
+        try? s.store.close()
+        try? s.feed.close()
+    }
+
+    /// Applies the feed's warnings after the offset, then dispatch's time.
+    static func catchUp(_ s: State) throws {
+        let clock = try s.feed.offset("clock")
+        while true {
+            let batch = try s.feed.outbox(after: s.offset, limit: 4096)
+            guard let last = batch.last else { break }
+            var tasks: [PlanTask] = []
+            for m in batch where m.topic.contains("/warning/") {
+                do {
+                    let w = try Warning(json: m.body)
+                    tasks += s.book.warningIssued(w, at: w.sent)
+                } catch {
+                    s.logger.error("plan: feed message \(m.seq) is not a warning: \(error)")
+                }
+            }
+            try commit(s, tasks: tasks, offset: last.seq)
+        }
+        if clock > 0, s.now.map({ clock > $0.micros }) ?? true {
+            let t = Timestamp(micros: clock)
+            s.now = t
+            try commit(s, tasks: s.book.advance(to: t), offset: s.offset, clock: t)
+        }
+    }
+
+    /// `{"op":"step","task":ID,"by":AREA,"state":"acknowledged"|"done"}` forwarded by dispatch.
+    static func handleStep(_ s: State, _ message: Message) throws {
+        guard let body = message.frames.last, let v = try? JSONValue.parse(body),
+              case .string(let id)? = v["task"], case .string(let byText)? = v["by"], let by = AreaPath(byText),
+              case .string(let stateText)? = v["state"], let state = TaskState(rawValue: stateText) else {
+            s.logger.warning("plan: malformed step request")
+            return
+        }
+        try catchUp(s)
+        do {
+            let tasks = try s.book.step(id, by: by, state: state, at: s.now ?? Timestamp(micros: 0))
+            try commit(s, tasks: tasks, offset: s.offset)
+        } catch {
+            s.logger.warning("plan: step refused: \(error)")
+        }
+    }
+
+    static func commit(_ s: State, tasks: [PlanTask], offset: Int64, clock: Timestamp? = nil) throws {
+        if tasks.isEmpty && offset == s.offset && clock == nil { return }
+        var offsets = ["feed": offset]
+        if let clock { offsets["clock"] = clock.micros }
+        let stored = try s.store.commit(offsets: offsets, state: ["book": try s.book.snapshot()],
+                                        outbox: tasks.map { ($0.topic, $0.json) })
+        s.offset = offset
+        if let last = stored.last {
+            var w = JSONWriter(capacity: 32)
+            w.beginObject()
+            w.field("tasks", Int(last.seq))
+            w.endObject()
+            _ = try? s.notify.send([Array("plan".utf8), w.bytes], dontWait: true)
+        }
+    }
+}
