@@ -102,6 +102,13 @@ public final class WorkerStore {
         }
     }
 
+    /// One state row, read now (another process may be writing this store).
+    public func stateValue(_ key: String) throws -> [UInt8]? {
+        try db.read { db in
+            try Data.fetchOne(db, sql: "SELECT value FROM state WHERE key = ?", arguments: [key]).map { [UInt8]($0) }
+        }
+    }
+
     /// Up to `limit` outbox messages after `seq` whose topic starts with `prefix`, in order.
     public func outbox(after seq: Int64, prefix: String = "", limit: Int = 10_000) throws -> [OutboxMessage] {
         try db.read { db in

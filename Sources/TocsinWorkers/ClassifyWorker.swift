@@ -74,6 +74,7 @@ public final class ClassifyWorker: Sendable {
         let decoder = JSONDecoder()
         var incidents: [Incident] = []
         for (key, value) in rows where key.hasPrefix("inc:") {
+            // (the "token" row records the last control request applied)
             incidents.append(try decoder.decode(Incident.self, from: Data(value)))
         }
         let offset = try store.offset("journal")
@@ -151,8 +152,10 @@ public final class ClassifyWorker: Sendable {
         try? s.store.close()
     }
 
-    /// Applies every journaled event after the offset, a batch per transaction.
+    /// Applies every journaled event after the offset, a batch per transaction. Waits for the first clock
+    /// message: every change then carries the pipeline's time, so that a warning is never dated before it.
     static func catchUp(_ s: State) throws {
+        guard s.now != nil else { return }
         while true {
             let records = try s.reader.read(after: s.offset, limit: batchSize)
             guard let last = records.last else { return }
@@ -186,25 +189,30 @@ public final class ClassifyWorker: Sendable {
             return
         }
         try catchUp(s)
-        let at = s.now ?? s.engine.incident(id)?.lastTime ?? Timestamp(micros: 0)
-        guard let change = s.engine.close(id, at: at) else { return }
-        try commit(s, changes: [change], offset: s.offset, clock: nil)
+        let requested = v["at"]?.stringValue.flatMap { Timestamp(rfc3339: $0) }
+        let at = requested ?? s.now ?? s.engine.incident(id)?.lastTime ?? Timestamp(micros: 0)
+        let change = s.engine.close(id, at: at)
+        try commit(s, changes: change.map { [$0] } ?? [], offset: s.offset, clock: nil,
+                   token: v["token"]?.stringValue)
     }
 
     /// Stores the batch's changes (coalescing runs that change nothing a warning shows), the incidents they
     /// touched, the offset and the clock in one transaction, then announces the outbox's new end.
-    static func commit(_ s: State, changes: [IncidentChange], offset: Int64, clock: Timestamp?) throws {
+    static func commit(_ s: State, changes: [IncidentChange], offset: Int64, clock: Timestamp?, token: String? = nil)
+        throws
+    {
         var outbox: [(topic: String, body: [UInt8])] = []
         var stateRows: [String: [UInt8]?] = [:]
+        if let token { stateRows["token"] = Array(token.utf8) }
         for change in coalesce(changes) {
-            outbox.append(("change", Array(try s.encoder.encode(change))))
+            outbox.append(("change", Array(try s.encoder.encode(ChangeRecord(now: s.now, change: change)))))
         }
         for change in changes {
             let inc = change.incident
             stateRows["inc:\(inc.id)"] = inc.isOpen ? Array(try s.encoder.encode(s.engine.incident(inc.id) ?? inc)) : nil
         }
         if let clock { outbox.append(("clock", Ticker.message(clock)[1])) }
-        if outbox.isEmpty && offset == s.offset { return }
+        if outbox.isEmpty && offset == s.offset && token == nil { return }
         var offsets = ["journal": offset]
         if let clock { offsets["clock"] = clock.micros }
         let stored = try s.store.commit(offsets: offsets, state: stateRows, outbox: outbox)
@@ -245,4 +253,10 @@ public final class ClassifyWorker: Sendable {
         }
         return out
     }
+}
+
+/// One entry of classify's outbox: an incident change and the pipeline's time when classify made it.
+struct ChangeRecord: Codable {
+    var now: Timestamp?
+    var change: IncidentChange
 }

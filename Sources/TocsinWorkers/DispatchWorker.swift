@@ -66,6 +66,16 @@ public final class DispatchWorker: Sendable {
         var counters: [String: Int64]
         /// The latest published state of every task, by id (rebuilt from the feed at start).
         var tasks: [String: PlanTask] = [:]
+        /// The token of the last request handed to classify (close) and to plan (step): `progress` is idle only
+        /// once those workers have stored it, i.e. applied the request.
+        var lastControlToken: String?
+        var lastStepToken: String?
+        let tokenPrefix = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))-"
+        var tokenCount = 0
+        func nextToken() -> String {
+            tokenCount += 1
+            return tokenPrefix + String(tokenCount)
+        }
         /// Feed messages not yet taken by the PUB (a subscriber at its high-water mark).
         var unsent: [[[UInt8]]] = []
         let decoder = JSONDecoder()
@@ -261,7 +271,9 @@ public final class DispatchWorker: Sendable {
             for m in batch {
                 switch m.topic {
                 case "change":
-                    let change = try s.decoder.decode(IncidentChange.self, from: Data(m.body))
+                    let record = try s.decoder.decode(ChangeRecord.self, from: Data(m.body))
+                    let change = record.change
+                    if let t = record.now, s.now.map({ t > $0 }) ?? true { s.now = t }
                     let at = max(s.now ?? change.incident.lastTime, change.incident.lastTime)
                     warnings += s.book.incidentChanged(change, at: at)
                 case "clock":
@@ -438,10 +450,14 @@ public final class DispatchWorker: Sendable {
         w.field("op", "close")
         w.field("incident", id)
         w.field("by", by.rawValue)
+        let token = s.nextToken()
+        w.field("token", token)
+        if let now = s.now { w.field("at", now.rfc3339) }
         w.endObject()
         guard (try? s.control.send([w.bytes], dontWait: true)) == true else {
             throw CommandError("classify worker unavailable; try again")
         }
+        s.lastControlToken = token
         return CommandCodec.ok { w in w.field("incident", id) }
     }
 
@@ -455,7 +471,10 @@ public final class DispatchWorker: Sendable {
             let planned = try s.plan.offset("feed")
             let tasks = try s.plan.lastSeqOnDisk()
             let seq = s.store.lastOutboxSeq
-            let planIdle = s.config.plans.isEmpty || (planned == seq && tasks == s.planOffset)
+            var planIdle = s.config.plans.isEmpty || (planned == seq && tasks == s.planOffset)
+            if let token = s.lastStepToken, try s.plan.stateValue("token") != Array(token.utf8) { planIdle = false }
+            var classifyIdle = true
+            if let token = s.lastControlToken, try s.classify.stateValue("token") != Array(token.utf8) { classifyIdle = false }
             return CommandCodec.ok { w in
                 w.field("journal", Int(journal))
                 w.field("classified", Int(classified))
@@ -467,7 +486,7 @@ public final class DispatchWorker: Sendable {
                 w.field("planned", Int(planned))
                 w.field("tasks", Int(tasks))
                 w.field("published", Int(s.planOffset))
-                w.field("idle", journal == classified && changes == s.offset && planIdle)
+                w.field("idle", journal == classified && changes == s.offset && planIdle && classifyIdle)
             }
         } catch {
             throw CommandError("progress unavailable: \(error)")
@@ -494,10 +513,14 @@ public final class DispatchWorker: Sendable {
         w.field("task", id)
         w.field("by", by.rawValue)
         w.field("state", state.rawValue)
+        let token = s.nextToken()
+        w.field("token", token)
+        if let now = s.now { w.field("at", now.rfc3339) }
         w.endObject()
         guard (try? s.taskRequests.send([w.bytes], dontWait: true)) == true else {
             throw CommandError("plan worker unavailable; try again")
         }
+        s.lastStepToken = token
         return CommandCodec.ok { w in w.field("task", id) }
     }
 

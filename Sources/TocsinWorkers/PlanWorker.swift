@@ -148,19 +148,25 @@ public final class PlanWorker: Sendable {
             return
         }
         try catchUp(s)
+        let at = v["at"]?.stringValue.flatMap { Timestamp(rfc3339: $0) } ?? s.now ?? Timestamp(micros: 0)
+        var tasks: [PlanTask] = []
         do {
-            let tasks = try s.book.step(id, by: by, state: state, at: s.now ?? Timestamp(micros: 0))
-            try commit(s, tasks: tasks, offset: s.offset)
+            tasks = try s.book.step(id, by: by, state: state, at: at)
         } catch {
             s.logger.warning("plan: step refused: \(error)")
         }
+        try commit(s, tasks: tasks, offset: s.offset, token: v["token"]?.stringValue)
     }
 
-    static func commit(_ s: State, tasks: [PlanTask], offset: Int64, clock: Timestamp? = nil) throws {
-        if tasks.isEmpty && offset == s.offset && clock == nil { return }
+    static func commit(_ s: State, tasks: [PlanTask], offset: Int64, clock: Timestamp? = nil, token: String? = nil)
+        throws
+    {
+        if tasks.isEmpty && offset == s.offset && clock == nil && token == nil { return }
         var offsets = ["feed": offset]
         if let clock { offsets["clock"] = clock.micros }
-        let stored = try s.store.commit(offsets: offsets, state: ["book": try s.book.snapshot()],
+        var rows: [String: [UInt8]?] = ["book": try s.book.snapshot()]
+        if let token { rows["token"] = Array(token.utf8) }
+        let stored = try s.store.commit(offsets: offsets, state: rows,
                                         outbox: tasks.map { ($0.topic, $0.json) })
         s.offset = offset
         if let last = stored.last {
