@@ -24,8 +24,19 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# The main job: the whole pipeline in one process on the embedded default, replaying the default drill (a
+# five-hour typhoon) at 300x real time: warnings and tasks live, then the after-action report.
+DEMO_SPEED ?= 300
 demo: release
-	.build/release/tocsin config check --config Config/tocsin.yaml
+	@mkdir -p out
+	.build/release/tocsin config check --config Config/tocsin.yaml | head -8
+	.build/release/tocsin drill Scenarios/typhoon.yaml --speed $(DEMO_SPEED) --report out/typhoon-report.md
+
+# The ingest benchmark (release) with the raw libzmq and SQLite limits of the same run: docs/performance.md.
+BENCH_SCRATCH ?= .build
+bench: deps
+	$(SWIFT) build -c release --product tocsin-bench --scratch-path $(BENCH_SCRATCH)
+	$(BENCH_SCRATCH)/release/tocsin-bench ingest --json out/bench-ingest.json $(BENCH_ARGS)
 
 clean:
 	rm -rf .build

@@ -57,6 +57,9 @@ let package = Package(
         .testTarget(name: "TocsinCoreTests", dependencies: ["TocsinCore", "TocsinTesting"]),
         .testTarget(name: "TocsinConfigTests", dependencies: ["TocsinConfig", "TocsinTesting"]),
         .testTarget(name: "TocsinDrillTests", dependencies: ["TocsinDrill", "TocsinTesting"]),
+        .testTarget(name: "TocsinDrillRunnerTests", dependencies: [
+            "TocsinDrillRunner", "TocsinDrill", "TocsinTesting", "TocsinConfig", "TocsinCore",
+        ]),
         .testTarget(name: "TocsinStoreTests", dependencies: ["TocsinStore", "TocsinTesting"]),
         .testTarget(name: "TocsinWorkersTests", dependencies: [
             "TocsinWorkers", "TocsinTesting", "ZeroMQ", "TocsinStore",
