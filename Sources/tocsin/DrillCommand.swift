@@ -30,7 +30,7 @@ struct DrillCommand: ParsableCommand {
         let scenario: Scenario
         do {
             cfg = try ConfigLoader.load(path: config)
-            scenario = try ScenarioLoader.load(path: file, catalog: cfg.catalog, areas: cfg.areas)
+            scenario = try ScenarioLoader.load(path: file, catalog: cfg.catalog, areas: cfg.areas, plans: cfg.plans)
         } catch let e as ConfigError {
             printError(e.description)
             throw ExitCode(2)

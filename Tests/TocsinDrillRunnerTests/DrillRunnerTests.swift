@@ -16,7 +16,7 @@ import TocsinTesting
     static func load(_ file: String) throws -> Scenario {
         let config = Fixtures.shippedConfig
         return try ScenarioLoader.load(path: Fixtures.scenariosPath + "/" + file, catalog: config.catalog,
-                                       areas: config.areas)
+                                       areas: config.areas, plans: config.plans)
     }
 
     @Test func atLeastSevenScenariosShip() {
@@ -116,7 +116,7 @@ import TocsinTesting
         """
         let config = try ConfigLoader.load(path: tcp.path)
         let scenario = try ScenarioLoader.load(text: scenarioText, name: "connect.yaml", catalog: config.catalog,
-                                               areas: config.areas)
+                                               areas: config.areas, plans: config.plans)
         let outcome = try DrillRunner(scenario: scenario, config: config,
                                       options: DrillOptions(speed: 300, connect: true), output: { _ in }).run()
         #expect(outcome.allMet, "\(outcome.results.filter { !$0.met }.map(\.evidence))")
