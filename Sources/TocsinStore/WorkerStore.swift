@@ -55,16 +55,17 @@ public final class WorkerStore {
         var seq = lastSeq
         var stored: [OutboxMessage] = []
         try db.inTransaction(.immediate) { db in
-            for (name, value) in offsets {
-                try db.execute(sql: "INSERT INTO offsets (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                               arguments: [name, value])
-            }
+            let setOffset = try db.cachedStatement(
+                sql: "INSERT INTO offsets (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value")
+            for (name, value) in offsets { try setOffset.execute(arguments: [name, value]) }
+            let setState = try db.cachedStatement(
+                sql: "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            let deleteState = try db.cachedStatement(sql: "DELETE FROM state WHERE key = ?")
             for (key, value) in state {
                 if let value {
-                    try db.execute(sql: "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                                   arguments: [key, Data(value)])
+                    try setState.execute(arguments: [key, Data(value)])
                 } else {
-                    try db.execute(sql: "DELETE FROM state WHERE key = ?", arguments: [key])
+                    try deleteState.execute(arguments: [key])
                 }
             }
             let insert = try db.cachedStatement(sql: "INSERT INTO outbox (seq, topic, body) VALUES (?, ?, ?)")
@@ -114,12 +115,12 @@ public final class WorkerStore {
         try db.read { db in
             let rows: RowCursor
             if prefix.isEmpty {
-                rows = try Row.fetchCursor(db, sql: "SELECT seq, topic, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-                                           arguments: [seq, limit])
+                let st = try db.cachedStatement(sql: "SELECT seq, topic, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?")
+                rows = try Row.fetchCursor(st, arguments: [seq, limit])
             } else {
-                rows = try Row.fetchCursor(
-                    db, sql: "SELECT seq, topic, body FROM outbox WHERE seq > ? AND substr(topic, 1, ?) = ? ORDER BY seq LIMIT ?",
-                    arguments: [seq, prefix.utf8.count, prefix, limit])
+                let st = try db.cachedStatement(
+                    sql: "SELECT seq, topic, body FROM outbox WHERE seq > ? AND substr(topic, 1, ?) = ? ORDER BY seq LIMIT ?")
+                rows = try Row.fetchCursor(st, arguments: [seq, prefix.utf8.count, prefix, limit])
             }
             var out: [OutboxMessage] = []
             while let row = try rows.next() {

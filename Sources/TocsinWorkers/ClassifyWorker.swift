@@ -46,6 +46,8 @@ public final class ClassifyWorker: Sendable {
         var offset: Int64
         var now: Timestamp?
         let encoder: JSONEncoder
+        /// True once the worker is asked to stop: long catch-ups end at the next batch.
+        var stopping: @Sendable () -> Bool = { false }
 
         init(journalSub: Socket, clockSub: Socket, notify: Socket, control: Socket, reader: JournalReader,
              store: WorkerStore, engine: IncidentEngine, decoder: EventDecoder, logger: Logger, offset: Int64,
@@ -112,6 +114,7 @@ public final class ClassifyWorker: Sendable {
 
     public func start() {
         let s = state, thread = self.thread
+        s.stopping = { thread.isStopping }
         thread.start { Self.run(s, thread) }
     }
 
@@ -156,7 +159,7 @@ public final class ClassifyWorker: Sendable {
     /// message: every change then carries the pipeline's time, so that a warning is never dated before it.
     static func catchUp(_ s: State) throws {
         guard s.now != nil else { return }
-        while true {
+        while !s.stopping() {
             let records = try s.reader.read(after: s.offset, limit: batchSize)
             guard let last = records.last else { return }
             var changes: [IncidentChange] = []
@@ -207,9 +210,11 @@ public final class ClassifyWorker: Sendable {
         for change in coalesce(changes) {
             outbox.append(("change", Array(try s.encoder.encode(ChangeRecord(now: s.now, change: change)))))
         }
-        for change in changes {
-            let inc = change.incident
-            stateRows["inc:\(inc.id)"] = inc.isOpen ? Array(try s.encoder.encode(s.engine.incident(inc.id) ?? inc)) : nil
+        // Each touched incident once, as it is now (closed ones leave the state).
+        var touched = Set<String>()
+        for change in changes where touched.insert(change.incident.id).inserted {
+            let id = change.incident.id
+            stateRows["inc:\(id)"] = try s.engine.incident(id).map { Array(try s.encoder.encode($0)) }
         }
         if let clock { outbox.append(("clock", Ticker.message(clock)[1])) }
         if outbox.isEmpty && offset == s.offset && token == nil { return }

@@ -78,6 +78,8 @@ public final class DispatchWorker: Sendable {
         }
         /// Feed messages not yet taken by the PUB (a subscriber at its high-water mark).
         var unsent: [[[UInt8]]] = []
+        /// True once the worker is asked to stop: long catch-ups end at the next batch.
+        var stopping: @Sendable () -> Bool = { false }
         let decoder = JSONDecoder()
 
         init(feed: Socket, command: Socket, incidentsSub: Socket, control: Socket, notify: Socket, planSub: Socket,
@@ -184,6 +186,7 @@ public final class DispatchWorker: Sendable {
 
     public func start() {
         let s = state, thread = self.thread
+        s.stopping = { thread.isStopping }
         thread.start { Self.run(s, thread) }
     }
 
@@ -240,7 +243,7 @@ public final class DispatchWorker: Sendable {
     /// the plan worker's (tasks get their feed `seq`).
     static func catchUp(_ s: State) throws {
         try catchUpIncidents(s)
-        while true {
+        while !s.stopping() {
             let batch = try s.plan.outbox(after: s.planOffset, limit: 4096)
             guard let last = batch.last else { return }
             var tasks: [PlanTask] = []
@@ -263,7 +266,7 @@ public final class DispatchWorker: Sendable {
     }
 
     static func catchUpIncidents(_ s: State) throws {
-        while true {
+        while !s.stopping() {
             let batch = try s.classify.outbox(after: s.offset, limit: 4096)
             guard let last = batch.last else { return }
             var warnings: [Warning] = []
@@ -465,16 +468,21 @@ public final class DispatchWorker: Sendable {
     /// and dispatch's time. A drill driver waits on this to know that the pipeline is idle.
     static func progress(_ s: State) throws(CommandError) -> [UInt8] {
         do {
-            let journal = try s.journal.lastSeq()
-            let classified = try s.classify.offset("journal")
-            let changes = try s.classify.lastSeqOnDisk()
-            let planned = try s.plan.offset("feed")
-            let tasks = try s.plan.lastSeqOnDisk()
-            let seq = s.store.lastOutboxSeq
-            var planIdle = s.config.plans.isEmpty || (planned == seq && tasks == s.planOffset)
-            if let token = s.lastStepToken, try s.plan.stateValue("token") != Array(token.utf8) { planIdle = false }
+            // Consumers' positions are read before their producers' (this thread's own positions cannot move
+            // meanwhile): work that lands between two reads then shows as "not idle", never the other way.
             var classifyIdle = true
             if let token = s.lastControlToken, try s.classify.stateValue("token") != Array(token.utf8) { classifyIdle = false }
+            var planIdle = true
+            if let token = s.lastStepToken, try s.plan.stateValue("token") != Array(token.utf8) { planIdle = false }
+            // The plan worker has applied dispatch's time too (overdue steps).
+            if !s.config.plans.isEmpty, let now = s.now, try s.plan.offset("clock") < now.micros { planIdle = false }
+            let planned = try s.plan.offset("feed")
+            let classified = try s.classify.offset("journal")
+            let journal = try s.journal.lastSeq()
+            let changes = try s.classify.lastSeqOnDisk()
+            let tasks = try s.plan.lastSeqOnDisk()
+            let seq = s.store.lastOutboxSeq
+            if !s.config.plans.isEmpty && !(planned == seq && tasks == s.planOffset) { planIdle = false }
             return CommandCodec.ok { w in
                 w.field("journal", Int(journal))
                 w.field("classified", Int(classified))

@@ -39,6 +39,8 @@ public final class PlanWorker: Sendable {
         let logger: Logger
         var offset: Int64
         var now: Timestamp?
+        /// True once the worker is asked to stop: long catch-ups end at the next batch.
+        var stopping: @Sendable () -> Bool = { false }
 
         init(warningsSub: Socket, requests: Socket, notify: Socket, feed: WorkerStore, store: WorkerStore,
              book: PlanBook, logger: Logger, offset: Int64, now: Timestamp?) {
@@ -84,6 +86,7 @@ public final class PlanWorker: Sendable {
 
     public func start() {
         let s = state, thread = self.thread
+        s.stopping = { thread.isStopping }
         thread.start { Self.run(s, thread) }
     }
 
@@ -118,7 +121,7 @@ public final class PlanWorker: Sendable {
     /// Applies the feed's warnings after the offset, then dispatch's time.
     static func catchUp(_ s: State) throws {
         let clock = try s.feed.offset("clock")
-        while true {
+        while !s.stopping() {
             let batch = try s.feed.outbox(after: s.offset, limit: 4096)
             guard let last = batch.last else { break }
             var tasks: [PlanTask] = []

@@ -23,11 +23,13 @@ public final class WorkerThread: Sendable {
     /// Runs `body` on a new thread. `body` returns when `isStopping` is true.
     public func start(_ body: @escaping @Sendable () -> Void) {
         started.store(true, ordering: .releasing)
+        let name = self.name
         let thread = Thread { [finished] in
+            // Named from inside: on Linux a name set before start() never reaches the OS (top, perf).
+            Thread.current.name = name
             body()
             finished.signal()
         }
-        thread.name = name
         thread.stackSize = 1 << 20
         thread.start()
     }

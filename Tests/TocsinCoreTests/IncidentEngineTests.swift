@@ -67,13 +67,27 @@ import TocsinCore
         #expect(e.openIncidents.map(\.status) == [.actual, .exercise, .test])
     }
 
+    @Test func readingsBelowEveryThresholdOpenNothingButJoinAnOpenIncident() {
+        var e = Self.engine()
+        #expect(e.apply(M.event("low", "water_level", values: ["level_m": 1.2]), seq: 1).isEmpty)
+        #expect(e.openCount == 0)
+        let high = e.apply(M.event("high", "water_level", at: 60, values: ["level_m": 2.6]), seq: 2)
+        #expect(high.first?.kind == .opened)
+        // A later low reading at the same gauge still joins the open incident (evidence of the same flood).
+        let again = e.apply(M.event("low2", "water_level", at: 120, values: ["level_m": 1.9]), seq: 3)
+        #expect(again.first?.incident.id == "inc-2")
+        #expect(again.first?.incident.eventCount == 2)
+        // A report below every threshold (illness: 2 cases) still opens one: reports add up.
+        #expect(e.apply(M.event("ill", "report.illness", at: 200, values: ["cases": 2]), seq: 4).first?.kind == .opened)
+    }
+
     @Test func otherIncidentTypeDoesNotJoin() {
         var e = Self.engine()
         _ = e.apply(M.event("a", "report.fire"), seq: 1)
         let crash = e.apply(M.event("b", "report.traffic_accident", at: 5), seq: 2)
         #expect(crash.first?.kind == .opened)
         // Two event types of one incident type do join (crowd_density and report.crowd: crowd_crush).
-        _ = e.apply(M.event("c", "crowd_density", at: 10, values: ["persons_per_m2": 3]), seq: 3)
+        _ = e.apply(M.event("c", "crowd_density", at: 10, values: ["persons_per_m2": 4.5]), seq: 3)
         let report = e.apply(M.event("d", "report.crowd", at: 20), seq: 4)
         #expect(report.first?.incident.id == "inc-3")
         #expect(e.openCount == 3)

@@ -82,9 +82,11 @@ import ZeroMQ
         #expect(lostAcks.isEmpty, "acknowledged before the kill but not in the journal: \(lostAcks.prefix(5))")
         #expect(statuses.values.allSatisfy { $0 == "accepted" || $0 == "duplicate" })
 
-        // SIGTERM stops it cleanly.
+        // SIGTERM stops it cleanly, within 2 s, with incidents still being worked through.
+        let stopping = ContinuousClock.now
         child.kill(SIGTERM)
         #expect(child.wait(timeout: 5) == 0)
+        #expect(ContinuousClock.now - stopping < .seconds(2))
 
         // The journal holds each id exactly once.
         let journal = try SQLiteJournal(path: dir + "/data/journal.sqlite")
