@@ -18,7 +18,7 @@ let usage = """
     pipelining --window events each) and ack latency at a steady --rate events/s. Prints one table;
     --json also writes every figure to PATH.
 
-      --quick       short phases (about 20 s in all instead of about 65 s)
+      --quick       short phases (about 30 s in all instead of about 100 s)
       --seconds S   measured seconds of every phase (default 6, quick 1.5)
       --warmup S    unmeasured seconds before each measured window (default 1, quick 0.5)
       --tmp DIR     where the databases go (default .build-bench/tmp; keep it on the disk under test)
