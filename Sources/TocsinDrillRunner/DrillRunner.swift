@@ -187,7 +187,8 @@ public final class DrillRunner {
                 }
                 events = Array(events[..<nextEvent]) + (Array(events[nextEvent...]) + extra).sorted { $0.offset < $1.offset }
             }
-            if options.live {
+            // A progress line every 15 minutes of scenario time.
+            if options.live && (t / 900).rounded(.down) != ((t - scenario.step) / 900).rounded(.down) {
                 output(LiveLine.progress(scenario: scenario, offset: t, sent: nextEvent, total: events.count))
             }
             if t >= scenario.duration { break }
