@@ -27,14 +27,7 @@ public final class SQLiteJournal: Journal {
     /// Opens (creating when needed) the journal at `path`.
     public init(path: String, sync: SyncMode = .full) throws {
         self.path = path
-        var config = Configuration()
-        config.journalMode = .wal
-        config.busyMode = .timeout(5)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(sync == .full ? "FULL" : "NORMAL")")
-            try db.execute(sql: "PRAGMA cache_size = -65536")
-        }
-        db = try DatabaseQueue(path: path, configuration: config)
+        db = try openWAL(path: path, sync: sync, cacheKiB: 65536)
         try db.write { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS journal (
@@ -194,6 +187,19 @@ public final class JournalReader {
     }
 
     public func close() throws { try db.close() }
+}
+
+/// Opens (creating when needed) a SQLite database in WAL mode with the given `synchronous` level, waiting up to
+/// 5 s for a lock held by another connection or process.
+func openWAL(path: String, sync: SyncMode, cacheKiB: Int? = nil) throws -> DatabaseQueue {
+    var config = Configuration()
+    config.journalMode = .wal
+    config.busyMode = .timeout(5)
+    config.prepareDatabase { db in
+        try db.execute(sql: "PRAGMA synchronous = \(sync == .full ? "FULL" : "NORMAL")")
+        if let cacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
+    }
+    return try DatabaseQueue(path: path, configuration: config)
 }
 
 func readCounters(_ db: Database) throws -> [String: Int] {

@@ -26,13 +26,7 @@ public final class WorkerStore {
 
     public init(path: String, sync: SyncMode = .full) throws {
         self.path = path
-        var config = Configuration()
-        config.journalMode = .wal
-        config.busyMode = .timeout(5)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(sync == .full ? "FULL" : "NORMAL")")
-        }
-        db = try DatabaseQueue(path: path, configuration: config)
+        db = try openWAL(path: path, sync: sync)
         try db.write { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS offsets (name TEXT PRIMARY KEY, value INTEGER NOT NULL);

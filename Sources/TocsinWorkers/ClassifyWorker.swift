@@ -85,28 +85,18 @@ public final class ClassifyWorker: Sendable {
             catalog: catalog,
             state: IncidentEngineState(lastSeq: offset, incidents: incidents.sorted { $0.openingSeq < $1.openingSeq }))
         let reader = try JournalReader(path: journalPath)
-        var sockets: [Socket] = []
+        var sockets = SocketSet(context)
         do {
-            let journalSub = try context.makeSocket(.sub)
-            sockets.append(journalSub)
-            try journalSub.subscribe("")
-            try journalSub.connect(endpoints.journal)
-            let clockSub = try context.makeSocket(.sub)
-            sockets.append(clockSub)
-            try clockSub.subscribe("")
-            try clockSub.connect(endpoints.clock)
-            let notify = try context.makeSocket(.pub)
-            sockets.append(notify)
-            try notify.bind(endpoints.incidents)
-            let control = try context.makeSocket(.pull)
-            sockets.append(control)
-            try control.bind(endpoints.control)
+            let journalSub = try sockets.subscriber(endpoints.journal)
+            let clockSub = try sockets.subscriber(endpoints.clock)
+            let notify = try sockets.make(.pub) { try $0.bind(endpoints.incidents) }
+            let control = try sockets.make(.pull) { try $0.bind(endpoints.control) }
             state = State(journalSub: journalSub, clockSub: clockSub, notify: notify, control: control, reader: reader,
                           store: store, engine: engine,
                           decoder: EventDecoder(catalog: catalog, areas: areas, maxFutureSeconds: .infinity),
                           logger: logger, offset: offset, now: clock > 0 ? Timestamp(micros: clock) : nil)
         } catch {
-            for s in sockets { s.close() }
+            sockets.closeAll()
             throw error
         }
         thread = try WorkerThread(name: "classify")

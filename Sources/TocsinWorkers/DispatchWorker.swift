@@ -131,38 +131,30 @@ public final class DispatchWorker: Sendable {
         var counters: [String: Int64] = [:]
         for name in ["warnings", "escalations", "tasks"] { counters[name] = try store.offset("count.\(name)") }
         let clock = try store.offset("clock")
-        var sockets: [Socket] = []
+        var sockets = SocketSet(context)
         do {
-            let feed = try context.makeSocket(.pub)
-            sockets.append(feed)
-            try feed.setSendHighWaterMark(100_000)
-            try feed.setXPubNoDrop(true)
-            if let security { try security.apply(to: feed) }
-            try feed.bind(endpoints.feed)
-            let command = try context.makeSocket(.router)
-            sockets.append(command)
-            try command.setMaxMessageSize(1 << 20)
-            if let security { try security.apply(to: command) }
-            try command.bind(endpoints.command)
-            let incidentsSub = try context.makeSocket(.sub)
-            sockets.append(incidentsSub)
-            try incidentsSub.subscribe("")
-            try incidentsSub.connect(endpoints.incidents)
-            let control = try context.makeSocket(.push)
-            sockets.append(control)
-            try control.setSendHighWaterMark(10_000)
-            try control.connect(endpoints.control)
-            let notify = try context.makeSocket(.pub)
-            sockets.append(notify)
-            try notify.bind(endpoints.warnings)
-            let planSub = try context.makeSocket(.sub)
-            sockets.append(planSub)
-            try planSub.subscribe("")
-            try planSub.connect(endpoints.plan)
-            let taskRequests = try context.makeSocket(.push)
-            sockets.append(taskRequests)
-            try taskRequests.setSendHighWaterMark(10_000)
-            try taskRequests.connect(endpoints.tasks)
+            let feed = try sockets.make(.pub) {
+                try $0.setSendHighWaterMark(100_000)
+                try $0.setXPubNoDrop(true)
+                if let security { try security.apply(to: $0) }
+                try $0.bind(endpoints.feed)
+            }
+            let command = try sockets.make(.router) {
+                try $0.setMaxMessageSize(1 << 20)
+                if let security { try security.apply(to: $0) }
+                try $0.bind(endpoints.command)
+            }
+            let incidentsSub = try sockets.subscriber(endpoints.incidents)
+            let control = try sockets.make(.push) {
+                try $0.setSendHighWaterMark(10_000)
+                try $0.connect(endpoints.control)
+            }
+            let notify = try sockets.make(.pub) { try $0.bind(endpoints.warnings) }
+            let planSub = try sockets.subscriber(endpoints.plan)
+            let taskRequests = try sockets.make(.push) {
+                try $0.setSendHighWaterMark(10_000)
+                try $0.connect(endpoints.tasks)
+            }
             state = State(feed: feed, command: command, incidentsSub: incidentsSub, control: control, notify: notify,
                           planSub: planSub, taskRequests: taskRequests, classify: classify, plan: plan, store: store,
                           journal: journal, book: book, config: config, logger: logger, zapDenied: zapDenied,
@@ -178,7 +170,7 @@ public final class DispatchWorker: Sendable {
                 after = last.seq
             }
         } catch {
-            for s in sockets { s.close() }
+            sockets.closeAll()
             throw error
         }
         thread = try WorkerThread(name: "dispatch")

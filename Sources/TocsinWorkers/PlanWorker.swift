@@ -63,22 +63,15 @@ public final class PlanWorker: Sendable {
         let rows = try store.loadState()
         let book = try rows["book"].map { try PlanBook(plans: plans, snapshot: $0) } ?? PlanBook(plans: plans)
         let clock = try store.offset("clock")
-        var sockets: [Socket] = []
+        var sockets = SocketSet(context)
         do {
-            let sub = try context.makeSocket(.sub)
-            sockets.append(sub)
-            try sub.subscribe("")
-            try sub.connect(endpoints.warnings)
-            let requests = try context.makeSocket(.pull)
-            sockets.append(requests)
-            try requests.bind(endpoints.tasks)
-            let notify = try context.makeSocket(.pub)
-            sockets.append(notify)
-            try notify.bind(endpoints.plan)
+            let sub = try sockets.subscriber(endpoints.warnings)
+            let requests = try sockets.make(.pull) { try $0.bind(endpoints.tasks) }
+            let notify = try sockets.make(.pub) { try $0.bind(endpoints.plan) }
             state = State(warningsSub: sub, requests: requests, notify: notify, feed: feed, store: store, book: book,
                           logger: logger, offset: try store.offset("feed"), now: clock > 0 ? Timestamp(micros: clock) : nil)
         } catch {
-            for s in sockets { s.close() }
+            sockets.closeAll()
             throw error
         }
         thread = try WorkerThread(name: "plan")

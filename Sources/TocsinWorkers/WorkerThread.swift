@@ -93,3 +93,30 @@ public struct RateLimitedLog {
         }
     }
 }
+
+/// Creates a worker's sockets one by one and closes all of them if a later step fails, so that a worker that
+/// cannot start (a busy port, a bad endpoint) leaves nothing open.
+struct SocketSet {
+    let context: Context
+    private(set) var sockets: [Socket] = []
+
+    init(_ context: Context) { self.context = context }
+
+    /// A socket of `type`, set up by `configure` (options, then bind or connect).
+    mutating func make(_ type: SocketType, _ configure: (Socket) throws -> Void) throws -> Socket {
+        let socket = try context.makeSocket(type)
+        sockets.append(socket)
+        try configure(socket)
+        return socket
+    }
+
+    /// A SUB socket subscribed to everything and connected to `endpoint`.
+    mutating func subscriber(_ endpoint: String) throws -> Socket {
+        try make(.sub) {
+            try $0.subscribe("")
+            try $0.connect(endpoint)
+        }
+    }
+
+    func closeAll() { for s in sockets { s.close() } }
+}
