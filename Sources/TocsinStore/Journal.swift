@@ -5,7 +5,7 @@ public struct JournalEntry: Sendable, Hashable {
     public var source: String
     public var eventID: String
     public var status: Status
-    /// The event's canonical JSON (`EventEncoder`).
+    /// The event's JSON as the platform sent it (validated by `EventDecoder`, so it decodes to the same event).
     public var payload: [UInt8]
 
     public init(source: String, eventID: String, status: Status, payload: [UInt8]) {

@@ -238,8 +238,9 @@ public final class IngestWorker: Sendable {
                                   unauthorised: true)
                 }
             }
+            // The frame as sent: it decoded and validated, and re-encoding it would cost a seventh of the thread.
             entries.append(JournalEntry(source: event.source.rawValue, eventID: event.id, status: event.status,
-                                        payload: EventEncoder.encode(event)))
+                                        payload: frame))
             return Pending(envelope: envelope, verdict: .journal(id: event.id))
         }
     }

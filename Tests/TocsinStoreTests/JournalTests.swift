@@ -112,3 +112,30 @@ import TocsinTesting
         try store.close()
     }
 }
+
+@Suite struct CheckpointTests {
+    /// The ingest thread never checkpoints; the journal's own checkpointer copies the WAL into the database.
+    @Test func walIsCheckpointedOffTheWriterThread() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { Fixtures.removeTemporary(dir) }
+        let path = dir + "/journal.sqlite"
+        let journal = try SQLiteJournal(path: path, sync: .normal)
+        let payload = [UInt8](repeating: UInt8(ascii: "x"), count: 1000)
+        for batch in 0..<8 {
+            _ = try journal.append((0..<1000).map {
+                JournalEntry(source: "sz", eventID: "c-\(batch)-\($0)", status: .actual, payload: payload)
+            })
+        }
+        func size(_ p: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? Int) ?? 0 }
+        var copied = false
+        for _ in 0..<100 where !copied {
+            copied = size(path) > 4 << 20
+            if !copied { usleep(50_000) }
+        }
+        #expect(copied, "database \(size(path)) bytes, WAL \(size(path + "-wal")) bytes")
+        #expect(try journal.read(after: 7990, limit: 100).count == 10)
+        try journal.close()
+    }
+}
+
+import Foundation
