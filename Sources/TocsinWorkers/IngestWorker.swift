@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import TocsinCore
 import TocsinStore
@@ -5,9 +6,10 @@ import ZeroMQ
 
 /// The ingest gateway (PROTOCOL.md "Ingest"): a ROUTER that platforms pipeline events into as DEALERs.
 ///
-/// Every message gets exactly one reply. `accepted` goes out only after the event is durably journaled: the
-/// thread drains everything that arrived while the previous transaction was being written and journals it as
-/// one transaction (group commit), so throughput grows with load while each ack still waits for its commit.
+/// Every message gets exactly one reply. `accepted` goes out only after the event is durably journaled. Two
+/// threads: the ingest thread receives, checks and decodes while the journal writer commits the previous batch;
+/// everything that arrived during a commit goes into the next one (group commit), so throughput grows with load
+/// while each ack still waits for its own commit.
 /// After every commit it publishes the journal's last sequence number on the `journal` endpoint, so that
 /// readers know there is more to read.
 public final class IngestWorker: Sendable {
@@ -95,99 +97,117 @@ public final class IngestWorker: Sendable {
     public func stop(timeout: Double = 5) -> Bool { thread.stop(timeout: timeout) }
 
     private static func run(_ s: State, _ thread: WorkerThread) {
-        var poller = Poller()
-        let routerIndex = poller.add(s.router)
-        _ = poller.add(fileDescriptor: thread.wakeDescriptor)
+        let writer: JournalWriter
+        do {
+            writer = try JournalWriter(journal: s.journal)
+        } catch {
+            s.logger.critical("ingest cannot start its journal writer: \(error)")
+            return
+        }
+        // Two poll sets: with the router while the next batch has room, without it while a full batch waits for
+        // the writer (back-pressure: the platforms' messages then wait in ZeroMQ's queues).
+        var receiving = Poller()
+        let routerIndex = receiving.add(s.router)
+        receiving.add(fileDescriptor: thread.wakeDescriptor)
+        receiving.add(fileDescriptor: writer.committed.fileDescriptor)
+        var waiting = Poller()
+        waiting.add(fileDescriptor: thread.wakeDescriptor)
+        waiting.add(fileDescriptor: writer.committed.fileDescriptor)
+        var next = Batch()
         s.logger.info("ingest ready", metadata: ["endpoint": "\(s.settings.endpoint)"])
         while !thread.isStopping {
             do {
-                let ready = try poller.poll(timeoutMilliseconds: 1000)
-                if ready.contains(where: { $0.index == routerIndex }) {
-                    try drainAndCommit(s)
-                } else {
-                    try flushCounts(s)
-                }
+                let full = next.replies.count >= s.settings.maxBatch
+                let ready = full ? try waiting.poll(timeoutMilliseconds: 1000) : try receiving.poll(timeoutMilliseconds: 1000)
+                writer.committed.drain()
+                if let done = writer.takeCommitted() { answer(done, s) }
+                if !full, ready.contains(where: { $0.index == routerIndex }) { try receive(into: &next, s) }
+                if !writer.isBusy { submit(&next, to: writer, s, idleFlush: ready.isEmpty) }
             } catch let error as ZMQError where error.isTerminated {
                 break
             } catch {
                 s.logger.error("ingest loop error: \(error)")
             }
         }
-        // Finish what already arrived, then close.
-        try? drainAndCommit(s)
+        // Finish the batch in flight and what already arrived, then close.
+        if let done = writer.waitCommitted() { answer(done, s) }
+        try? receive(into: &next, s)
+        submit(&next, to: writer, s, idleFlush: true)
+        if let done = writer.waitCommitted() { answer(done, s) }
+        writer.stop()
         s.router.close()
         s.notify.close()
         s.logger.info("ingest stopped")
     }
 
-    /// One group commit: everything queued now (up to `maxBatch`), decoded, journaled in one transaction, answered.
-    static func drainAndCommit(_ s: State) throws {
-        var round = 0
-        while round < 64 {
-            round += 1
-            var replies: [Pending] = []
-            var entries: [JournalEntry] = []
-            let now = s.now()
-            while replies.count < s.settings.maxBatch, let message = try s.router.receive(dontWait: true, maxFrames: 8) {
-                replies.append(classify(message, s, now: now, entries: &entries))
-            }
-            if replies.isEmpty { return }
-            var outcomes: [AppendOutcome] = []
-            var journalError: (any Error)?
-            let denied = s.zapDenied()
-            if denied > s.zapStored {
-                s.pendingCounts["unauthorised", default: 0] += denied - s.zapStored
-            }
-            do {
-                outcomes = try s.journal.append(entries, counts: s.pendingCounts)
-                s.pendingCounts = [:]
-                s.zapStored = max(s.zapStored, denied)
-            } catch {
-                journalError = error
-                s.logger.error("journal write failed: \(error)")
-            }
-            var next = 0
-            var lastSeq: Int64 = 0
-            for pending in replies {
-                let body: [UInt8]
-                switch pending.verdict {
-                case .journal(let id):
-                    if journalError != nil {
-                        s.pendingCounts["rejected", default: 0] += 1
-                        body = Reply.rejected(id: id, error: "journal unavailable; resend later")
-                    } else {
-                        switch outcomes[next] {
-                        case .accepted(let seq):
-                            lastSeq = seq
-                            body = Reply.status(id: id, "accepted")
-                        case .duplicate:
-                            body = Reply.status(id: id, "duplicate")
-                        }
-                    }
-                    next += 1
-                case .reply(let bytes):
-                    body = bytes
-                }
-                _ = try? s.router.send(pending.envelope + [body], dontWait: true)
-            }
-            if lastSeq > 0 {
-                var w = JSONWriter(capacity: 32)
-                w.beginObject()
-                w.field("journal", Int(lastSeq))
-                w.endObject()
-                _ = try? s.notify.send([Array("journal".utf8), w.bytes], dontWait: true)
-            }
+    /// Everything queued now (up to the batch limit), checked and decoded into `batch`.
+    static func receive(into batch: inout Batch, _ s: State) throws {
+        let now = s.now()
+        while batch.replies.count < s.settings.maxBatch, let message = try s.router.receive(dontWait: true, maxFrames: 8) {
+            batch.replies.append(classify(message, s, now: now, entries: &batch.entries))
         }
     }
 
-    /// Stores counts that no batch carried yet (rejections and ZAP refusals while no event arrives).
-    static func flushCounts(_ s: State) throws {
+    /// Hands the accumulated batch, with the counts decided so far, to the journal writer. With nothing to
+    /// journal, counts alone are stored only when the endpoint is idle.
+    static func submit(_ batch: inout Batch, to writer: JournalWriter, _ s: State, idleFlush: Bool) {
         let denied = s.zapDenied()
-        if denied > s.zapStored { s.pendingCounts["unauthorised", default: 0] += denied - s.zapStored }
-        guard !s.pendingCounts.isEmpty else { return }
-        _ = try s.journal.append([], counts: s.pendingCounts)
+        if denied > s.zapStored {
+            s.pendingCounts["unauthorised", default: 0] += denied - s.zapStored
+            s.zapStored = denied
+        }
+        if batch.replies.isEmpty && (s.pendingCounts.isEmpty || !idleFlush) { return }
+        batch.counts = s.pendingCounts
         s.pendingCounts = [:]
-        s.zapStored = max(s.zapStored, denied)
+        writer.submit(batch)
+        batch = Batch()
+    }
+
+    /// Sends the replies of a committed batch, in order, and announces the journal's new end.
+    static func answer(_ done: JournalWriter.Committed, _ s: State) {
+        var next = 0
+        var lastSeq: Int64 = 0
+        if let error = done.error {
+            s.logger.error("journal write failed: \(error)")
+            // Nothing of the batch was stored: its counts go with the next one.
+            for (k, v) in done.batch.counts { s.pendingCounts[k, default: 0] += v }
+        }
+        for pending in done.batch.replies {
+            let body: [UInt8]
+            switch pending.verdict {
+            case .journal(let id):
+                if done.error != nil {
+                    s.pendingCounts["rejected", default: 0] += 1
+                    body = Reply.rejected(id: id, error: "journal unavailable; resend later")
+                } else {
+                    switch done.outcomes[next] {
+                    case .accepted(let seq):
+                        lastSeq = seq
+                        body = Reply.status(id: id, "accepted")
+                    case .duplicate:
+                        body = Reply.status(id: id, "duplicate")
+                    }
+                }
+                next += 1
+            case .reply(let bytes):
+                body = bytes
+            }
+            _ = try? s.router.send(pending.envelope + [body], dontWait: true)
+        }
+        if lastSeq > 0 {
+            var w = JSONWriter(capacity: 32)
+            w.beginObject()
+            w.field("journal", Int(lastSeq))
+            w.endObject()
+            _ = try? s.notify.send([Array("journal".utf8), w.bytes], dontWait: true)
+        }
+    }
+
+    /// A decoded batch on its way to the journal.
+    struct Batch: @unchecked Sendable {
+        var replies: [Pending] = []
+        var entries: [JournalEntry] = []
+        var counts: [String: Int] = [:]
     }
 
     struct Pending {
@@ -266,5 +286,99 @@ enum Reply {
         w.field("error", error)
         w.endObject()
         return w.bytes
+    }
+}
+
+/// The journal's writer thread: commits one batch at a time while the ingest thread receives and decodes the
+/// next one, so decoding and the commit's I/O overlap (group commit: everything that arrived during a commit
+/// goes into the next). Signals `committed` when a batch is durable.
+final class JournalWriter: @unchecked Sendable {
+    struct Committed {
+        var batch: IngestWorker.Batch
+        var outcomes: [AppendOutcome]
+        var error: (any Error)?
+    }
+
+    let committed: WakeUp
+    private let journal: Journal
+    private let lock = NSLock()
+    private let work = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let doneSignal = DispatchSemaphore(value: 0)
+    private var inbox: IngestWorker.Batch?
+    private var result: Committed?
+    private var busy = false
+    private var stopping = false
+
+    init(journal: Journal) throws {
+        self.journal = journal
+        committed = try WakeUp()
+        let thread = Thread { [self] in
+            Thread.current.name = "journal"
+            loop()
+        }
+        thread.start()
+    }
+
+    var isBusy: Bool { lock.withLock { busy } }
+
+    func submit(_ batch: IngestWorker.Batch) {
+        lock.withLock {
+            precondition(!busy, "one batch at a time")
+            inbox = batch
+            busy = true
+        }
+        work.signal()
+    }
+
+    /// The committed batch, if the writer finished one since the last call.
+    func takeCommitted() -> Committed? {
+        lock.withLock {
+            guard let r = result else { return nil }
+            result = nil
+            busy = false
+            return r
+        }
+    }
+
+    /// Waits for the batch in flight, if any.
+    func waitCommitted() -> Committed? {
+        if !isBusy { return nil }
+        while true {
+            if let r = takeCommitted() { return r }
+            _ = doneSignal.wait(timeout: .now() + .milliseconds(100))
+        }
+    }
+
+    func stop() {
+        lock.withLock { stopping = true }
+        work.signal()
+        finished.wait()
+        committed.close()
+    }
+
+    private func loop() {
+        while true {
+            work.wait()
+            let (batch, stop) = lock.withLock { (inbox, stopping) }
+            if let batch {
+                var outcomes: [AppendOutcome] = []
+                var error: (any Error)?
+                do {
+                    outcomes = try journal.append(batch.entries, counts: batch.counts)
+                } catch let e {
+                    error = e
+                }
+                lock.withLock {
+                    inbox = nil
+                    result = Committed(batch: batch, outcomes: outcomes, error: error)
+                }
+                committed.signal()
+                doneSignal.signal()
+            } else if stop {
+                break
+            }
+        }
+        finished.signal()
     }
 }
