@@ -65,18 +65,20 @@ import TocsinCore
 public struct RateLimitedLog {
     let limit: Int
     let window: Double
-    private var windowStart: Double = 0
+    let clock: () -> Double
+    private var windowStart: Double = -.infinity
     private var emitted = 0
     private var suppressed = 0
 
-    public init(limit: Int = 20, window: Double = 10) {
+    public init(limit: Int = 20, window: Double = 10, clock: @escaping () -> Double = { WallClock.now().seconds }) {
         self.limit = limit
         self.window = window
+        self.clock = clock
     }
 
     public mutating func log(_ logger: Logger, level: Logger.Level = .warning, _ message: @autoclosure () -> Logger.Message,
                              metadata: @autoclosure () -> Logger.Metadata? = nil) {
-        let now = WallClock.now().seconds
+        let now = clock()
         if now - windowStart >= window {
             if suppressed > 0 {
                 logger.log(level: level, "\(suppressed) similar messages suppressed in the last \(Int(window))s")
