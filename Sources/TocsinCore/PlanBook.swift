@@ -132,6 +132,34 @@ public struct PlanBook: Sendable {
         self.init(plans: plans, retentionS: retentionS, state: state)
     }
 
+    // MARK: - Incremental persistence
+
+    /// The book's counter, without its runs: with `runSnapshot(_:)` a store keeps one row per incident and
+    /// rewrites only what a change touched.
+    public func headerSnapshot() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(PlanBookState(nextRunNumber: nextRunNumber, runs: [])))
+    }
+
+    /// One incident's plan run (nil when the book no longer keeps it).
+    public func runSnapshot(_ incident: String) throws -> [UInt8]? {
+        guard let run = runs[incident] else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(run))
+    }
+
+    /// The incidents the book keeps plan runs for.
+    public var runIDs: Set<String> { Set(runs.keys) }
+
+    /// A book continuing from `headerSnapshot()` and every `runSnapshot(_:)`.
+    public init(plans: [String: ResponsePlan], retentionS: Double = 86_400, header: [UInt8], runs: [[UInt8]]) throws {
+        let head = try JSONDecoder().decode(PlanBookState.self, from: Data(header))
+        let all = try runs.map { try JSONDecoder().decode(PlanRun.self, from: Data($0)) }.sorted { $0.number < $1.number }
+        self.init(plans: plans, retentionS: retentionS, state: PlanBookState(nextRunNumber: head.nextRunNumber, runs: all))
+    }
+
     // MARK: - Queries
 
     /// The published tasks of open plans that are not `done` or `cancelled` (the `active` op), by activation, then

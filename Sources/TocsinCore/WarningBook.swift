@@ -142,6 +142,39 @@ public struct WarningBook: Sendable {
             retentionS: retentionS, snapshot: snapshot)
     }
 
+    // MARK: - Incremental persistence
+
+    /// The book's counters, without its threads: with `threadSnapshot(_:)` a store keeps one row per incident
+    /// and rewrites only what a change touched, so the cost of a commit does not grow with open incidents.
+    public func headerSnapshot() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(WarningBookState(nextSeq: nextSeq, nextWarningNumber: nextWarningNumber)))
+    }
+
+    /// One incident's thread (nil when the book no longer keeps it).
+    public func threadSnapshot(_ incident: String) throws -> [UInt8]? {
+        guard let thread = threads[incident] else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(thread))
+    }
+
+    /// The incidents the book keeps threads for.
+    public var threadIDs: Set<String> { Set(threads.keys) }
+
+    /// A book continuing from `headerSnapshot()` and every `threadSnapshot(_:)`.
+    public init(
+        catalog: Catalog, areaName: @escaping @Sendable (AreaPath) -> String? = { _ in nil },
+        updateOnEvidence: Bool = false, retentionS: Double = 86_400, header: [UInt8], threads: [[UInt8]]
+    ) throws {
+        var state = try JSONDecoder().decode(WarningBookState.self, from: Data(header))
+        state.threads = try threads.map { try JSONDecoder().decode(WarningThread.self, from: Data($0)) }
+            .sorted { $0.incident.openingSeq < $1.incident.openingSeq }
+        self.init(catalog: catalog, areaName: areaName, updateOnEvidence: updateOnEvidence, retentionS: retentionS,
+                  state: state)
+    }
+
     /// Hands out the next feed sequence number (for feed messages other than warnings, e.g. tasks).
     public mutating func takeSeq() -> Int64 {
         defer { nextSeq += 1 }

@@ -66,6 +66,10 @@ public final class DispatchWorker: Sendable {
         var counters: [String: Int64]
         /// The latest published state of every task, by id (rebuilt from the feed at start).
         var tasks: [String: PlanTask] = [:]
+        /// Incidents whose warning thread changed since the last commit, and those stored as rows.
+        var touched = Set<String>()
+        var persistedThreads = Set<String>()
+        var clockMoved = false
         /// The token of the last request handed to classify (close) and to plan (step): `progress` is idle only
         /// once those workers have stored it, i.e. applied the request.
         var lastControlToken: String?
@@ -117,12 +121,15 @@ public final class DispatchWorker: Sendable {
         let journal = try JournalReader(path: dataPath + "/journal.sqlite")
         let rows = try store.loadState()
         var book: WarningBook
-        if let snapshot = rows["book"] {
-            let areas = config.areas
-            book = try WarningBook(catalog: config.catalog, areaName: { areas[$0]?.name }, snapshot: snapshot)
+        let areas = config.areas
+        let threadRows = rows.filter { $0.key.hasPrefix("thread:") }
+        if let header = rows["book.header"] {
+            book = try WarningBook(catalog: config.catalog, areaName: { areas[$0]?.name }, header: header,
+                                   threads: Array(threadRows.values))
         } else {
             book = WarningBook(catalog: config.catalog, areas: config.areas)
         }
+        let persistedThreads = Set(threadRows.keys.map { String($0.dropFirst("thread:".count)) })
         // The book's counter and the feed's outbox are committed together; they agree unless the file was edited.
         if book.nextSeq != store.lastOutboxSeq + 1 {
             logger.warning("dispatch: feed seq \(store.lastOutboxSeq) and warning book \(book.nextSeq - 1) disagree; using the feed's")
@@ -160,6 +167,7 @@ public final class DispatchWorker: Sendable {
                           journal: journal, book: book, config: config, logger: logger, zapDenied: zapDenied,
                           offset: try store.offset("classify"), planOffset: try store.offset("plan"),
                           now: clock > 0 ? Timestamp(micros: clock) : nil, counters: counters)
+            state.persistedThreads = persistedThreads
             var after: Int64 = 0
             while true {
                 let batch = try store.outbox(after: after, limit: 10_000)
@@ -271,11 +279,14 @@ public final class DispatchWorker: Sendable {
                     if let t = record.now, s.now.map({ t > $0 }) ?? true { s.now = t }
                     let at = max(s.now ?? change.incident.lastTime, change.incident.lastTime)
                     warnings += s.book.incidentChanged(change, at: at)
+                    s.touched.insert(change.incident.id)
                 case "clock":
                     guard let v = try? JSONValue.parse(m.body), case .string(let text)? = v["now"],
                           let t = Timestamp(rfc3339: text) else { continue }
                     s.now = t
+                    s.clockMoved = true
                     let escalated = s.book.advance(to: t, timeouts: s.config.acknowledgeTimeout)
+                    for w in escalated { s.touched.insert(w.incident) }
                     escalations += escalated.count
                     warnings += escalated
                 default:
@@ -301,7 +312,7 @@ public final class DispatchWorker: Sendable {
     {
         var offsets = extra
         if let now = s.now { offsets["clock"] = now.micros }
-        let stored = try s.store.commit(offsets: offsets, state: ["book": try s.book.snapshot()],
+        let stored = try s.store.commit(offsets: offsets, state: try bookRows(s),
                                         outbox: messages.map { ($0.topic, $0.body) })
         for (m, expected) in zip(stored, messages) where m.seq != expected.seq {
             s.logger.error("dispatch: feed message stored as seq \(m.seq) but numbered \(expected.seq)")
@@ -315,6 +326,27 @@ public final class DispatchWorker: Sendable {
         guard !stored.isEmpty else { return }
         s.unsent += stored.map { [Array($0.topic.utf8), $0.body] }
         flush(s)
+    }
+
+    /// The book's header and the threads touched since the last commit (deleted when the book let them go).
+    static func bookRows(_ s: State) throws -> [String: [UInt8]?] {
+        var rows: [String: [UInt8]?] = ["book.header": try s.book.headerSnapshot()]
+        for id in s.touched {
+            let snapshot = try s.book.threadSnapshot(id)
+            if snapshot == nil && !s.persistedThreads.contains(id) { continue }
+            rows["thread:\(id)"] = snapshot
+            if snapshot == nil { s.persistedThreads.remove(id) } else { s.persistedThreads.insert(id) }
+        }
+        if s.clockMoved {
+            // Closed incidents the book has forgotten (after its retention).
+            for id in s.persistedThreads.subtracting(s.book.threadIDs) {
+                rows["thread:\(id)"] = .some(nil)
+                s.persistedThreads.remove(id)
+            }
+            s.clockMoved = false
+        }
+        s.touched.removeAll()
+        return rows
     }
 
     /// Publishes what waits, in order, until a subscriber's high-water mark pushes back.
@@ -421,8 +453,9 @@ public final class DispatchWorker: Sendable {
         } catch {
             throw CommandError(error.message)
         }
+        s.touched.insert(warning.incident)
         do {
-            try s.store.commit(offsets: [:], state: ["book": try s.book.snapshot()], outbox: [])
+            try s.store.commit(offsets: [:], state: try bookRows(s), outbox: [])
         } catch {
             throw CommandError("acknowledgement not stored: \(error)")
         }

@@ -39,6 +39,9 @@ public final class PlanWorker: Sendable {
         let logger: Logger
         var offset: Int64
         var now: Timestamp?
+        /// Incidents whose plan run changed since the last commit, and those stored as rows.
+        var touched = Set<String>()
+        var persistedRuns = Set<String>()
         /// True once the worker is asked to stop: long catch-ups end at the next batch.
         var stopping: @Sendable () -> Bool = { false }
 
@@ -61,7 +64,9 @@ public final class PlanWorker: Sendable {
         let store = try WorkerStore(path: dataPath + "/plan.sqlite", sync: sync)
         let feed = try WorkerStore(path: dataPath + "/dispatch.sqlite", sync: sync)
         let rows = try store.loadState()
-        let book = try rows["book"].map { try PlanBook(plans: plans, snapshot: $0) } ?? PlanBook(plans: plans)
+        let runRows = rows.filter { $0.key.hasPrefix("run:") }
+        let book = try rows["plan.header"].map { try PlanBook(plans: plans, header: $0, runs: Array(runRows.values)) }
+            ?? PlanBook(plans: plans)
         let clock = try store.offset("clock")
         var sockets = SocketSet(context)
         do {
@@ -70,6 +75,7 @@ public final class PlanWorker: Sendable {
             let notify = try sockets.make(.pub) { try $0.bind(endpoints.plan) }
             state = State(warningsSub: sub, requests: requests, notify: notify, feed: feed, store: store, book: book,
                           logger: logger, offset: try store.offset("feed"), now: clock > 0 ? Timestamp(micros: clock) : nil)
+            state.persistedRuns = Set(runRows.keys.map { String($0.dropFirst("run:".count)) })
         } catch {
             sockets.closeAll()
             throw error
@@ -122,6 +128,7 @@ public final class PlanWorker: Sendable {
                 do {
                     let w = try Warning(json: m.body)
                     tasks += s.book.warningIssued(w, at: w.sent)
+                    s.touched.insert(w.incident)
                 } catch {
                     s.logger.error("plan: feed message \(m.seq) is not a warning: \(error)")
                 }
@@ -160,8 +167,23 @@ public final class PlanWorker: Sendable {
         if tasks.isEmpty && offset == s.offset && clock == nil && token == nil { return }
         var offsets = ["feed": offset]
         if let clock { offsets["clock"] = clock.micros }
-        var rows: [String: [UInt8]?] = ["book": try s.book.snapshot()]
+        var rows: [String: [UInt8]?] = ["plan.header": try s.book.headerSnapshot()]
         if let token { rows["token"] = Array(token.utf8) }
+        for t in tasks { s.touched.insert(t.incident) }
+        for id in s.touched {
+            let snapshot = try s.book.runSnapshot(id)
+            if snapshot == nil && !s.persistedRuns.contains(id) { continue }
+            rows["run:\(id)"] = snapshot
+            if snapshot == nil { s.persistedRuns.remove(id) } else { s.persistedRuns.insert(id) }
+        }
+        if clock != nil {
+            // Ended plans the book has forgotten (after its retention).
+            for id in s.persistedRuns.subtracting(s.book.runIDs) {
+                rows["run:\(id)"] = .some(nil)
+                s.persistedRuns.remove(id)
+            }
+        }
+        s.touched.removeAll()
         let stored = try s.store.commit(offsets: offsets, state: rows,
                                         outbox: tasks.map { ($0.topic, $0.json) })
         s.offset = offset

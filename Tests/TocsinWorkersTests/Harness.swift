@@ -12,9 +12,12 @@ final class TestPipeline {
     let config: TocsinConfiguration
     let pipeline: Pipeline
 
+    let keepDirectory: Bool
+
     init(security: SecurityConfig? = nil, areas: AreaTree? = nil, durability: Durability = .normal,
-         liveClock: Bool = true) throws {
-        dir = Fixtures.temporaryDirectory("tocsin-pipe")
+         liveClock: Bool = true, directory: String? = nil) throws {
+        dir = directory ?? Fixtures.temporaryDirectory("tocsin-pipe")
+        keepDirectory = directory != nil
         var c = Fixtures.shippedConfig
         c.endpoints = Endpoints(ingest: "ipc://\(dir)/ingest", feed: "ipc://\(dir)/feed", command: "ipc://\(dir)/command")
         c.dataPath = dir + "/data"
@@ -38,7 +41,7 @@ final class TestPipeline {
 
     func stop() {
         pipeline.stop()
-        Fixtures.removeTemporary(dir)
+        if !keepDirectory { Fixtures.removeTemporary(dir) }
     }
 }
 

@@ -119,6 +119,45 @@ import TocsinWorkers
         #expect(try cc.request(#"{"op":"stats"}"#)["escalations"]?.int == 1)
     }
 
+    /// Warnings, acknowledgements and tasks are durable: after a restart on the same data folder the
+    /// acknowledged warning does not escalate, the other one does, and `since` and `active` carry on.
+    @Test func acknowledgementsAndTasksSurviveARestart() throws {
+        let dir = Fixtures.temporaryDirectory("tocsin-restart")
+        defer { Fixtures.removeTemporary(dir) }
+        var ids: [String] = []
+        var tasksBefore = 0
+        do {
+            let p = try TestPipeline(liveClock: false, directory: dir)
+            let cc = try CommandCenter(p, subscribe: "actual/warning/")
+            let platform = try p.client()
+            try p.tick(t0, center: cc)
+            _ = try platform.request(TestEvents.fire(id: "r-1", time: at(0)))
+            _ = try platform.request(TestEvents.fire(id: "r-2", source: "sz.nanshan.yuehai", time: at(0), lat: 22.515, lon: 113.94))
+            try cc.waitIdle()
+            ids = try cc.received().compactMap { $0.body["id"]?.stringValue }.sorted()
+            #expect(ids.count == 2)
+            #expect(try cc.request(#"{"op":"ack","warning":"\#(ids[0])","by":"sz"}"#)["ok"] == true)
+            tasksBefore = try cc.request(#"{"op":"active"}"#)["tasks"]?.arrayValue?.count ?? 0
+            #expect(tasksBefore > 0)
+            platform.close()
+            cc.close()
+            p.stop()
+        }
+        let p = try TestPipeline(liveClock: false, directory: dir)
+        defer { p.stop() }
+        let cc = try CommandCenter(p, subscribe: "actual/warning/")
+        defer { cc.close() }
+        let active = try cc.request(#"{"op":"active"}"#)
+        #expect(active["warnings"]?.arrayValue?.compactMap { $0["id"]?.stringValue }.sorted() == ids)
+        #expect(active["tasks"]?.arrayValue?.count == tasksBefore)
+        try p.tick(t0.adding(seconds: 300), center: cc)
+        let escalated = try cc.received()
+        #expect(escalated.count == 1)
+        #expect(escalated.first?.body["references"] == [.string(ids[1])])
+        let since = try cc.request(#"{"op":"since","seq":0,"prefix":"actual/warning/"}"#)
+        #expect(since["messages"]?.arrayValue?.count == 3)
+    }
+
     @Test func exerciseEventsNeverReachActualTopics() throws {
         let p = try TestPipeline(liveClock: false)
         defer { p.stop() }
