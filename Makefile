@@ -33,10 +33,16 @@ demo: release
 	.build/release/tocsin drill Scenarios/typhoon.yaml --speed $(DEMO_SPEED) --report out/typhoon-report.md
 
 # The ingest benchmark (release) with the raw libzmq and SQLite limits of the same run: docs/performance.md.
+# BENCH_SUITES picks the suites, one after the other, each writing out/bench-<suite>.json:
+# make bench BENCH_SUITES="classify e2e drill" (about 2 min; BENCH_ARGS=--quick about 35 s).
 BENCH_SCRATCH ?= .build
+BENCH_SUITES ?= ingest
 bench: deps
 	$(SWIFT) build -c release --product tocsin-bench --scratch-path $(BENCH_SCRATCH)
-	$(BENCH_SCRATCH)/release/tocsin-bench ingest --json out/bench-ingest.json $(BENCH_ARGS)
+	@set -e; for suite in $(BENCH_SUITES); do \
+		echo "$(BENCH_SCRATCH)/release/tocsin-bench $$suite --json out/bench-$$suite.json $(BENCH_ARGS)"; \
+		$(BENCH_SCRATCH)/release/tocsin-bench $$suite --json out/bench-$$suite.json $(BENCH_ARGS); \
+	done
 
 clean:
 	rm -rf .build

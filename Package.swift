@@ -50,6 +50,7 @@ let package = Package(
         ]),
         .executableTarget(name: "tocsin-bench", dependencies: [
             "CZeroMQ", "TocsinConfig", "TocsinCore", "TocsinStore", "TocsinWorkers", "ZeroMQ",
+            "TocsinDrill", "TocsinDrillRunner",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Benchmarks/tocsin-bench"),

@@ -11,6 +11,7 @@ struct RunningPipeline {
     let pipeline: Pipeline
     let ingestEndpoint: String
     let commandEndpoint: String
+    let feedEndpoint: String
     let dataPath: String
 
     init(configPath: String, durability: Durability, folder: String, logger: Logger) throws {
@@ -23,6 +24,7 @@ struct RunningPipeline {
         pipeline = try Pipeline(config: config, dataPath: dataPath, logger: logger)
         ingestEndpoint = config.endpoints.ingest
         commandEndpoint = config.endpoints.command
+        feedEndpoint = config.endpoints.feed
         pipeline.start()
     }
 

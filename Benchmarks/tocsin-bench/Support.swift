@@ -76,6 +76,16 @@ func waitReadable(_ fd: Int32, until deadline: UInt64) {
     _ = ppollFunction(&pfd, 1, &ts, nil)
 }
 
+/// Waits until one of `fds` is readable or `deadline` (monotonic ns) passes (`ppoll`, nanosecond timeouts).
+func waitReadable(_ a: Int32, _ b: Int32, until deadline: UInt64) {
+    let now = monoNanos()
+    guard deadline > now else { return }
+    let left = deadline - now
+    var ts = timespec(tv_sec: Int(left / 1_000_000_000), tv_nsec: Int(left % 1_000_000_000))
+    var pfds = [pollfd(fd: a, events: Int16(POLLIN), revents: 0), pollfd(fd: b, events: Int16(POLLIN), revents: 0)]
+    _ = pfds.withUnsafeMutableBufferPointer { ppollFunction($0.baseAddress, 2, &ts, nil) }
+}
+
 private typealias PPoll = @convention(c) (UnsafeMutablePointer<pollfd>?, UInt, UnsafePointer<timespec>?,
                                           UnsafeRawPointer?) -> Int32
 /// `ppoll(2)` from the C library: Swift's Glibc module leaves out what `<poll.h>` declares under `_GNU_SOURCE`.

@@ -8,7 +8,8 @@ import TocsinConfig
 import TocsinStore
 
 let usage = """
-    usage: tocsin-bench ingest [--json PATH] [--quick] [--seconds S] [--warmup S] [--tmp DIR]
+    usage: tocsin-bench classify|e2e|drill ... (see tocsin-bench <name> --help)
+           tocsin-bench ingest [--json PATH] [--quick] [--seconds S] [--warmup S] [--tmp DIR]
                                [--config PATH] [--clients 1,4] [--window N] [--rate N]
                                [--phases zmq,sqlite,ingest,latency] [--modes normal,full]
 
@@ -207,7 +208,13 @@ func main() throws {
 }
 
 do {
-    try main()
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    switch arguments.first {
+    case "classify": try runClassifyCommand(Array(arguments.dropFirst()))
+    case "e2e": try runEndToEndCommand(Array(arguments.dropFirst()))
+    case "drill": try runDrillCommand(Array(arguments.dropFirst()))
+    default: try main()
+    }
 } catch {
     note("\(error)")
     exit(2)
