@@ -128,26 +128,10 @@ public struct IncidentEngine: Sendable {
             return [IncidentChange(kind: .updated(previousTier: previousTier), incident: incident, eventID: event.id)]
         }
 
-        // A reading that reaches no tier on its own, of a type whose tiers only look at the highest value seen,
-        // can never grow into one by adding up: it opens nothing (a gauge at its normal level is no incident).
-        // Reports, whose counts and sums add up, always open one.
-        if Self.onlyHighestCounts(route.spec) {
-            var values: [String: Double] = [:]
-            for v in route.spec.values { if let x = event.values[v.name] { values[v.name] = x } }
-            if route.spec.tier(count: 1, aggregates: values) == nil { return [] }
-        }
         let incident = Incident(
             opening: event, seq: seq, spec: incidentRoute.spec, eventSpec: route.spec, catalog: catalog)
         insert(incident)
         return [IncidentChange(kind: .opened, incident: incident, eventID: event.id)]
-    }
-
-    /// True when every tier condition of `spec` is a threshold on a value aggregated as the maximum.
-    static func onlyHighestCounts(_ spec: EventTypeSpec) -> Bool {
-        spec.tiers.values.joined().allSatisfy { condition in
-            if case .value(let name, _) = condition { return spec.value(named: name)?.aggregate == .max }
-            return false
-        }
     }
 
     /// Closes every open incident whose last event is at least its type's `quietS` before `now`, oldest

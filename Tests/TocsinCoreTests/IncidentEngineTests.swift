@@ -67,18 +67,17 @@ import TocsinCore
         #expect(e.openIncidents.map(\.status) == [.actual, .exercise, .test])
     }
 
-    @Test func readingsBelowEveryThresholdOpenNothingButJoinAnOpenIncident() {
+    /// PROTOCOL.md: an event that joins no open incident opens one, also below every threshold (no tier, so no
+    /// warning); a later reading above one joins it, and the evidence counts both.
+    @Test func readingsBelowEveryThresholdOpenAnIncidentWithoutATier() {
         var e = Self.engine()
-        #expect(e.apply(M.event("low", "water_level", values: ["level_m": 1.2]), seq: 1).isEmpty)
-        #expect(e.openCount == 0)
+        let low = e.apply(M.event("low", "water_level", values: ["level_m": 1.2]), seq: 1)
+        #expect(low.first?.kind == .opened)
+        #expect(low.first?.incident.tier == nil)
         let high = e.apply(M.event("high", "water_level", at: 60, values: ["level_m": 2.6]), seq: 2)
-        #expect(high.first?.kind == .opened)
-        // A later low reading at the same gauge still joins the open incident (evidence of the same flood).
-        let again = e.apply(M.event("low2", "water_level", at: 120, values: ["level_m": 1.9]), seq: 3)
-        #expect(again.first?.incident.id == "inc-2")
-        #expect(again.first?.incident.eventCount == 2)
-        // A report below every threshold (illness: 2 cases) still opens one: reports add up.
-        #expect(e.apply(M.event("ill", "report.illness", at: 200, values: ["cases": 2]), seq: 4).first?.kind == .opened)
+        #expect(high.first?.incident.id == "inc-1")
+        #expect(high.first?.incident.tier == .iv)
+        #expect(high.first?.incident.eventCount == 2)
     }
 
     @Test func otherIncidentTypeDoesNotJoin() {

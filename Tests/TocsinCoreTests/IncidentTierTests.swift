@@ -134,12 +134,12 @@ import TocsinCore
         return engine.openIncidents
     }
 
-    /// A reading below every threshold opens no incident (a gauge at its normal level is no incident);
-    /// one at or above a threshold opens one at the highest tier reached.
+    /// Every reading opens or joins an incident (PROTOCOL.md: "otherwise it opens a new incident"); below every
+    /// threshold it has no tier and so no warning.
     @Test(arguments: sensorRows)
     func sensorThresholds(_ c: TierCase) {
         let incidents = Self.run(c)
-        #expect(incidents.count == (c.expected == nil ? 0 : 1))
+        #expect(incidents.count == 1)
         #expect(incidents.first?.tier == c.expected)
     }
 
