@@ -77,7 +77,7 @@ public final class ClassifyWorker: Sendable {
         var incidents: [Incident] = []
         for (key, value) in rows where key.hasPrefix("inc:") {
             // (the "token" row records the last control request applied)
-            incidents.append(try decoder.decode(Incident.self, from: Data(value)))
+            incidents.append(try Incident(stateJSON: value))
         }
         let offset = try store.offset("journal")
         let clock = try store.offset("clock")
@@ -197,14 +197,16 @@ public final class ClassifyWorker: Sendable {
         var outbox: [(topic: String, body: [UInt8])] = []
         var stateRows: [String: [UInt8]?] = [:]
         if let token { stateRows["token"] = Array(token.utf8) }
-        for change in coalesce(changes) {
+        for change in coalesce(changes) where change.incident.tier != nil || change.previousTier != nil {
+            // An incident that has never had a tier can never have had a warning: dispatch has nothing to do
+            // with it (the cost of a city's sensors reporting normal levels all day stays here).
             outbox.append(("change", Array(try s.encoder.encode(ChangeRecord(now: s.now, change: change)))))
         }
         // Each touched incident once, as it is now (closed ones leave the state).
         var touched = Set<String>()
         for change in changes where touched.insert(change.incident.id).inserted {
             let id = change.incident.id
-            stateRows["inc:\(id)"] = try s.engine.incident(id).map { Array(try s.encoder.encode($0)) }
+            stateRows["inc:\(id)"] = s.engine.incident(id).map(\.stateJSON)
         }
         if let clock { outbox.append(("clock", Ticker.message(clock)[1])) }
         if outbox.isEmpty && offset == s.offset && token == nil { return }
