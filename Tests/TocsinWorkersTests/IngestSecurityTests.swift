@@ -89,3 +89,51 @@ import ZeroMQ
 }
 
 import Logging
+
+/// The feed is a CURVE server too: a listed command-center key receives warnings, an unknown key nothing.
+@Suite(.serialized) struct FeedSecurityTests {
+    @Test func onlyListedKeysReceiveTheFeed() throws {
+        let server = try CurveKeyPair.generate()
+        let ops = try CurveKeyPair.generate()
+        let stranger = try CurveKeyPair.generate()
+        let platform = try CurveKeyPair.generate()
+        let areas = AreaTree(Fixtures.shippedConfig.areas.sorted.map { area in
+            var a = area
+            if a.path.rawValue == "sz.futian" { a.publicKey = platform.publicKey }
+            return a
+        })
+        let p = try TestPipeline(
+            security: SecurityConfig(mode: .curve, serverSecretKey: server.secretKey, clients: ["ops": ops.publicKey]),
+            areas: areas)
+        defer { p.stop() }
+        let context = try Context()
+        defer {
+            context.shutdown()
+            context.terminate()
+        }
+        func subscriber(_ keys: CurveKeyPair) throws -> Socket {
+            let s = try context.makeSocket(.sub)
+            try s.setCurveServerKey(server.publicKey)
+            try s.setCurvePublicKey(keys.publicKey)
+            try s.setCurveSecretKey(keys.secretKey)
+            try s.subscribe("actual/warning/")
+            try s.connect(p.config.endpoints.feed)
+            return s
+        }
+        let listed = try subscriber(ops)
+        let unknown = try subscriber(stranger)
+        defer {
+            listed.close()
+            unknown.close()
+        }
+        usleep(300_000)  // the CURVE handshakes and subscriptions
+        let client = try p.client(curve: (server.publicKey, platform))
+        defer { client.close() }
+        #expect(try client.request(TestEvents.fire(id: "sec-f1", time: nowText()))?["status"] == "accepted")
+        try listed.setReceiveTimeout(milliseconds: 5000)
+        let warning = try #require(try listed.receive())
+        #expect(String(decoding: warning.frames[0], as: UTF8.self) == "actual/warning/street/sz.futian.shatou.")
+        try unknown.setReceiveTimeout(milliseconds: 500)
+        #expect(try unknown.receive() == nil)
+    }
+}
