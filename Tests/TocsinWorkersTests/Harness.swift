@@ -61,9 +61,10 @@ final class CommandCenter {
         try feed.subscribe(prefix)
         try feed.connect(p.config.endpoints.feed)
         command = try p.commandClient()
-        // Let the subscription reach the publisher before anything is published.
+        // Let the subscription reach the publisher before anything is published (a PUB drops what it sends
+        // before a subscription arrives; the tests compare what a subscriber saw with `since`).
         _ = try command.request(#"{"op":"stats"}"#)
-        usleep(100_000)
+        usleep(300_000)
     }
 
     /// Every feed message received within `milliseconds`, as (topic, body).
