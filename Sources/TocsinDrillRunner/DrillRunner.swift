@@ -110,6 +110,7 @@ public final class DrillRunner {
         var actions: [(offset: Double, actionID: String, request: JSONValue)] = []
         var fired = Set<String>()
         var contingencies = Set<String>()
+        var checked = Set<String>()
         var feedSeq = try session.lastSeq()
         let drillIDs = Set(events.map(\.id))
         let speed = options.speed ?? (options.connect ? 1 : nil)
@@ -181,8 +182,12 @@ public final class DrillRunner {
                 if options.live { output(LiveLine.render(topic: r.topic, body: r.body, scenario: scenario, offset: r.offset, colour: options.colour)) }
                 actions += scenario.actionsTriggered(by: r.topic, body: r.body, at: r.offset, alreadyFired: &fired)
             }
-            // Contingency injects for expectations missed by now.
-            for id in scenario.missedExpectations(in: log, at: t) where !contingencies.contains(id) {
+            // Contingency injects for expectations missed by now. An expectation can only be missed once its
+            // deadline has passed and stays missed, so the log is examined only at steps where a deadline passes.
+            let newlyDue = scenario.expectations.filter { $0.deadline <= t && !checked.contains($0.id) }
+            checked.formUnion(newlyDue.map(\.id))
+            let missed = newlyDue.isEmpty ? [] : scenario.missedExpectations(in: log, at: t)
+            for id in missed where !contingencies.contains(id) {
                 contingencies.insert(id)
                 log.append(.contingency(offset: t, expectationID: id))
                 let extra = scenario.contingencyInjects(for: id).map { e -> ScheduledEvent in
