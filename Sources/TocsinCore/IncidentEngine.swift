@@ -35,6 +35,9 @@ public struct IncidentEngine: Sendable {
     private var open: [Int64: Incident] = [:]
     /// Spatial index of open incidents.
     private var grid: [GridCell: [Int64]] = [:]
+    /// What correlation looks at, per open incident, kept apart from the incidents themselves: reading an
+    /// `Incident` out of `open` copies it (its strings, arrays and dictionaries), which dominated `nearest`.
+    private var spots: [Int64: Spot] = [:]
     /// Quiet-close deadlines (lazy: an entry is re-checked against the incident when it comes due).
     private var quiet = MinHeap<Deadline>()
     /// Per event type: its spec and its incident type's routing.
@@ -116,10 +119,11 @@ public struct IncidentEngine: Sendable {
         let group = incidentRoute.group * 4 + Int64(event.status.index)
 
         if let number = nearest(to: event, group: group, route: incidentRoute) {
-            let oldCell = GridCell(group: group, point: open[number]!.center, cellM: incidentRoute.cellM)
+            let oldCell = GridCell(group: group, point: spots[number]!.center, cellM: incidentRoute.cellM)
             let previousTier = open[number]!.tier
             open[number]!.absorb(event, spec: route.spec, catalog: catalog)
             let incident = open[number]!
+            spots[number] = Spot(incident)
             let newCell = GridCell(group: group, point: incident.center, cellM: incidentRoute.cellM)
             if newCell != oldCell {
                 removeFromGrid(number, cell: oldCell)
@@ -164,6 +168,7 @@ public struct IncidentEngine: Sendable {
 
     private mutating func close(number: Int64, at time: Timestamp, reason: CloseReason) -> IncidentChange? {
         guard var incident = open.removeValue(forKey: number) else { return nil }
+        spots[number] = nil
         let route = route(ofIncidentType: incident.type)
         let group = route.group * 4 + Int64(incident.status.index)
         removeFromGrid(number, cell: GridCell(group: group, point: incident.center, cellM: route.cellM))
@@ -174,6 +179,7 @@ public struct IncidentEngine: Sendable {
     private mutating func insert(_ incident: Incident) {
         let number = incident.openingSeq
         open[number] = incident
+        spots[number] = Spot(incident)
         let route = route(ofIncidentType: incident.type)
         if route.group >= 0 {
             let cell = GridCell(
@@ -212,9 +218,9 @@ public struct IncidentEngine: Sendable {
             for x in (column - 1)...(column + 1) {
                 guard let list = grid[GridCell(group: group, x: x, y: y)] else { continue }
                 for number in list {
-                    guard let candidate = open[number],
-                        t >= candidate.firstTime.micros - windowMicros,
-                        t <= candidate.lastTime.micros + windowMicros
+                    guard let candidate = spots[number],
+                        t >= candidate.firstMicros - windowMicros,
+                        t <= candidate.lastMicros + windowMicros
                     else { continue }
                     let d = candidate.center.distance(to: p)
                     guard d <= radius else { continue }
@@ -230,6 +236,19 @@ public struct IncidentEngine: Sendable {
 }
 
 // MARK: - Index types
+
+/// The part of an open incident that correlation reads.
+private struct Spot: Sendable {
+    var center: GeoPoint
+    var firstMicros: Int64
+    var lastMicros: Int64
+
+    init(_ incident: Incident) {
+        center = incident.center
+        firstMicros = incident.firstTime.micros
+        lastMicros = incident.lastTime.micros
+    }
+}
 
 private struct IncidentRoute: Sendable {
     var spec: IncidentTypeSpec
