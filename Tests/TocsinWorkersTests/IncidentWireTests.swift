@@ -158,6 +158,40 @@ import TocsinWorkers
         #expect(since["messages"]?.arrayValue?.count == 3)
     }
 
+    /// The `step` op (PROTOCOL.md "Task"; errors as docs/protocol.md lists them): checked against the task as
+    /// published, then applied by the plan worker, whose new state follows on the feed.
+    @Test func stepMovesATaskAndRefusesWhatItMustNot() throws {
+        let p = try TestPipeline(liveClock: false)
+        defer { p.stop() }
+        let cc = try CommandCenter(p, subscribe: "actual/task/")
+        defer { cc.close() }
+        let platform = try p.client()
+        defer { platform.close() }
+        try p.tick(t0, center: cc)
+        _ = try platform.request(TestEvents.fire(id: "s-1", time: at(0)))
+        try cc.waitIdle()
+        let tasks = try cc.request(#"{"op":"active"}"#)["tasks"]?.arrayValue ?? []
+        let task = try #require(tasks.first)
+        let id = try #require(task["id"]?.stringValue)
+        let owner = try #require(task["owner"]?.stringValue)
+        #expect(task["state"] == "ready")
+        #expect(try cc.request(#"{"op":"step","task":"t-none","by":"sz","state":"done"}"#)["error"] == "unknown task \"t-none\"")
+        let wrong = try cc.request(#"{"op":"step","task":"\#(id)","by":"sz.nanshan","state":"done"}"#)
+        #expect(wrong["error"] == .string("sz.nanshan does not own task \(id) (owner \(owner))"))
+        let bad = try cc.request(#"{"op":"step","task":"\#(id)","by":"\#(owner)","state":"finished"}"#)
+        #expect(bad["error"] == "state: expected acknowledged or done, got \"finished\"")
+        let ok = try cc.request(#"{"op":"step","task":"\#(id)","by":"\#(owner)","state":"done"}"#)
+        #expect(ok["ok"] == true)
+        #expect(ok["task"] == .string(id))
+        try cc.waitIdle()
+        let done = try cc.received().last { $0.body["id"] == .string(id) }
+        #expect(done?.body["state"] == "done")
+        #expect(done?.body["by"] == .string(owner))
+        let again = try cc.request(#"{"op":"step","task":"\#(id)","by":"\#(owner)","state":"done"}"#)
+        #expect(again["error"] == .string("task \(id) is done"))
+        #expect(try cc.request(#"{"op":"active"}"#)["tasks"]?.arrayValue?.contains { $0["id"] == .string(id) } == false)
+    }
+
     @Test func exerciseEventsNeverReachActualTopics() throws {
         let p = try TestPipeline(liveClock: false)
         defer { p.stop() }
