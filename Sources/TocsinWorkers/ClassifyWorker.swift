@@ -73,7 +73,6 @@ public final class ClassifyWorker: Sendable {
                 catalog: Catalog, areas: AreaTree, logger: Logger) throws {
         let store = try WorkerStore(path: storePath, sync: sync)
         let rows = try store.loadState()
-        let decoder = JSONDecoder()
         var incidents: [Incident] = []
         for (key, value) in rows where key.hasPrefix("inc:") {
             // (the "token" row records the last control request applied)
