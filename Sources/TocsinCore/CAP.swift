@@ -176,3 +176,8 @@ struct XMLText {
         return out
     }
 }
+
+extension CAPRenderer {
+    /// `s` escaped for XML text and attribute values (also for the Atom feed and the dashboard's SVG).
+    public static func escaped(_ s: String) -> String { XMLText.escaped(s) }
+}

@@ -188,6 +188,12 @@ public struct WarningBook: Sendable {
         threads.values.compactMap { $0.closedAt == nil ? $0.warnings.last : nil }.sorted { $0.seq < $1.seq }
     }
 
+    /// The latest state of every open incident that has a warning, oldest first (its facts move on with every
+    /// event, while its latest warning keeps the evidence of when it was issued).
+    public var openIncidents: [Incident] {
+        threads.values.compactMap { $0.closedAt == nil ? $0.incident : nil }.sorted { $0.openingSeq < $1.openingSeq }
+    }
+
     /// A warning of an open incident, or of one closed less than `retentionS` ago.
     public func warning(_ id: String) -> Warning? {
         guard let incident = index[id] else { return nil }

@@ -1,61 +1,7 @@
 import Foundation
 import Testing
 import TocsinCore
-
-/// The official CAP 1.2 schema and samples, and `xmllint` to validate against them.
-enum CAPSchema {
-    /// The folder holding `CAP-v1.2.xsd` and `samples/`: `$TOCSIN_CAP_DIR`, else a `cap/` folder of the
-    /// repository (`cap/`, `Tests/Fixtures/cap/`, `docs/cap/`), else the project's shared `/work/shared/cap`.
-    static let directory: String? = {
-        var root = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { root.deleteLastPathComponent() }
-        var candidates: [String] = []
-        if let env = ProcessInfo.processInfo.environment["TOCSIN_CAP_DIR"] { candidates.append(env) }
-        candidates += ["cap", "Tests/Fixtures/cap", "docs/cap"].map { root.appendingPathComponent($0).path }
-        candidates.append("/work/shared/cap")
-        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/CAP-v1.2.xsd") }
-    }()
-
-    static let xmllint: String? = {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") + ["/usr/bin", "/usr/local/bin"] {
-            let candidate = "\(dir)/xmllint"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }()
-
-    struct Result {
-        var status: Int32
-        var output: String
-        var valid: Bool { status == 0 }
-    }
-
-    /// `xmllint --noout --schema CAP-v1.2.xsd FILE`.
-    static func validate(file: String) throws -> Result {
-        let dir = try #require(directory, "CAP-v1.2.xsd not found (set TOCSIN_CAP_DIR)")
-        let tool = try #require(xmllint, "xmllint not found (apt-get install libxml2-utils)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = ["--noout", "--nonet", "--schema", dir + "/CAP-v1.2.xsd", file]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
-    }
-
-    /// Validates `xml` through a temporary file.
-    static func validate(xml: String) throws -> Result {
-        let file = FileManager.default.temporaryDirectory
-            .appendingPathComponent("tocsin-cap-\(UUID().uuidString).xml").path
-        try Data(xml.utf8).write(to: URL(fileURLWithPath: file))
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        return try validate(file: file)
-    }
-}
+import TocsinTesting
 
 @Suite struct CAPTests {
     typealias M = Make
