@@ -85,6 +85,35 @@ public struct InternalEndpoints: Sendable, Hashable {
         plan: "inproc://tocsin.plan")
 }
 
+/// A command-center operator of the HTTP API and dashboard: a bearer token bound to an area. The operator acts
+/// (acknowledges, steps, closes) only within that area; what they do is audited under their name.
+public struct OperatorConfig: Sendable, Hashable {
+    public var name: String
+    public var token: String
+    public var area: AreaPath
+    public init(name: String, token: String, area: AreaPath) {
+        self.name = name
+        self.token = token
+        self.area = area
+    }
+}
+
+/// The command-center HTTP server started by `tocsin run` (API, live stream, CAP feed, metrics, dashboard).
+public struct HTTPConfig: Sendable, Hashable {
+    /// Off: no HTTP server.
+    public var enabled: Bool
+    public var host: String
+    /// 0 picks a free port (tests).
+    public var port: Int
+    public var operators: [OperatorConfig]
+    public init(enabled: Bool = true, host: String = "127.0.0.1", port: Int = 7780, operators: [OperatorConfig] = []) {
+        self.enabled = enabled
+        self.host = host
+        self.port = port
+        self.operators = operators
+    }
+}
+
 /// Everything `Config/tocsin.yaml` and the files it names describe.
 public struct TocsinConfiguration: Sendable {
     /// The main file this was loaded from.
@@ -98,10 +127,14 @@ public struct TocsinConfiguration: Sendable {
     public var acknowledgeTimeout: [Level: Double]
     /// Events timed further ahead than this are rejected.
     public var maxFutureSeconds: Double
+    /// Per-platform ingest rate limits (`ingest.rate_limit`).
+    public var rateLimits = IngestRateLimits.shipped
     public var areas: AreaTree
     public var catalog: Catalog
     /// Response plans by incident type (`plans/*.yaml`, relative to the main file).
     public var plans: [String: ResponsePlan]
+    /// The HTTP server and its operators.
+    public var http = HTTPConfig()
 
     public init(path: String = "<memory>", endpoints: Endpoints = Endpoints(), dataPath: String = ".tocsin",
                 durability: Durability = .full, security: SecurityConfig = SecurityConfig(),
@@ -144,6 +177,11 @@ public enum ConfigLoader {
         if let root = composeYAML(path: areasPath, displayName: areasPath, sink: sink) {
             config.areas = AreasReader.read(root)
         }
+        for op in config.http.operators where config.areas[op.area] == nil {
+            sink.add(ConfigProblem(file: path, line: 1, key: "http.operators.\(op.name).area",
+                                   message: "unknown area \"\(op.area)\" (not in \(areasPath))"))
+        }
+        checkRateLimitPlatforms(config, sink: sink)
         let catalogPath = resolve(catalogFile)
         let beforeCatalog = sink.problems.count
         if let root = composeYAML(path: catalogPath, displayName: catalogPath, sink: sink) {
@@ -170,6 +208,11 @@ public enum ConfigLoader {
             readMain(root, into: &config, areasFile: &a, catalogFile: &c, plansFolder: &p)
         }
         if let root = composeYAML(text: areas, displayName: names.1, sink: sink) { config.areas = AreasReader.read(root) }
+        for op in config.http.operators where config.areas[op.area] == nil {
+            sink.add(ConfigProblem(file: names.0, line: 1, key: "http.operators.\(op.name).area",
+                                   message: "unknown area \"\(op.area)\" (not in \(names.1))"))
+        }
+        checkRateLimitPlatforms(config, sink: sink)
         if let root = composeYAML(text: catalog, displayName: names.2, sink: sink) { config.catalog = CatalogReader.read(root) }
         if !sink.problems.isEmpty { throw ConfigError(sink.problems) }
         return config
@@ -178,7 +221,7 @@ public enum ConfigLoader {
     static func readMain(_ root: YAMLCursor, into config: inout TocsinConfiguration,
                          areasFile: inout String, catalogFile: inout String, plansFolder: inout (String, YAMLCursor)?) {
         guard let f = root.fields(allowed: ["endpoints", "data", "durability", "security", "escalation",
-                                            "areas", "catalog", "ingest", "plans"]) else { return }
+                                            "areas", "catalog", "ingest", "plans", "http"]) else { return }
         if let e = f["endpoints"], let ef = e.fields(allowed: ["ingest", "feed", "command", "internal"]) {
             var pairs: [(String, WritableKeyPath<Endpoints, String>, YAMLCursor?)] = [
                 ("ingest", \Endpoints.ingest, ef["ingest"]), ("feed", \.feed, ef["feed"]), ("command", \.command, ef["command"]),
@@ -199,13 +242,15 @@ public enum ConfigLoader {
                 }
             }
         }
+        if let h = f["http"] { readHTTP(h, into: &config.http) }
         if let d = f["data"]?.nonEmptyString() { config.dataPath = d }
         if let d = f["durability"]?.oneOf(Durability.self) { config.durability = d }
         if let a = f["areas"]?.nonEmptyString() { areasFile = a }
         if let c = f["catalog"]?.nonEmptyString() { catalogFile = c }
         if let pc = f["plans"], let p = pc.nonEmptyString() { plansFolder = (p, pc) }
-        if let i = f["ingest"], let inf = i.fields(allowed: ["max_future"]) {
+        if let i = f["ingest"], let inf = i.fields(allowed: ["max_future", "rate_limit"]) {
             if let m = inf["max_future"]?.duration() { config.maxFutureSeconds = m }
+            if let r = inf["rate_limit"] { readRateLimits(r, into: &config.rateLimits) }
         }
         if let e = f["escalation"], let ef = e.fields(allowed: ["street", "district", "city"]) {
             for level in Level.allCases {
@@ -227,6 +272,38 @@ public enum ConfigLoader {
             if config.security.mode == .curve && config.security.serverSecretKey == nil {
                 s.problem("mode curve needs server_secret_key (make one with `tocsin keys generate`)")
             }
+        }
+    }
+
+    /// `http: {listen: "127.0.0.1:7780" | off, operators: [{name, token, area}]}`. Areas are checked against
+    /// the area tree once it is loaded (`checkOperators`).
+    static func readHTTP(_ h: YAMLCursor, into http: inout HTTPConfig) {
+        guard let hf = h.fields(allowed: ["listen", "operators"]) else { return }
+        if let l = hf["listen"], let text = l.string() {
+            if text == "off" || text == "false" {
+                http.enabled = false
+            } else if let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+                      (0...65535).contains(port), colon != text.startIndex {
+                http.host = String(text[..<colon])
+                http.port = port
+            } else {
+                l.problem("expected HOST:PORT (e.g. 127.0.0.1:7780) or off")
+            }
+        }
+        guard let oc = hf["operators"], let items = oc.items() else { return }
+        var names = Set<String>(), tokens = Set<String>()
+        for item in items {
+            guard let of = item.fields(allowed: ["name", "token", "area"]) else { continue }
+            guard let nameC = of["name"], let name = nameC.nonEmptyString() else { item.problem("missing key \"name\""); continue }
+            guard let tokenC = of["token"], let token = tokenC.string() else { item.problem("missing key \"token\""); continue }
+            guard let areaC = of["area"], let areaText = areaC.string() else { item.problem("missing key \"area\""); continue }
+            guard token.utf8.count >= 16, token.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                tokenC.problem("a token needs at least 16 printable ASCII characters"); continue
+            }
+            guard let area = AreaPath(areaText) else { areaC.problem("\"\(areaText)\" is not an area path"); continue }
+            if !names.insert(name).inserted { nameC.problem("operator \"\(name)\" is listed twice"); continue }
+            if !tokens.insert(token).inserted { tokenC.problem("two operators share this token"); continue }
+            http.operators.append(OperatorConfig(name: name, token: token, area: area))
         }
     }
 

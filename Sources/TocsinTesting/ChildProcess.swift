@@ -17,12 +17,29 @@ public final class ChildProcess {
         return beside
     }
 
-    public init(arguments: [String], logPath: String) throws {
+    /// An executable built beside the test bundle (or in the repository's `.build`), e.g. `tocsin-soak`.
+    public static func binary(_ name: String) -> String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent(name).path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        for candidate in ["/.build/debug/", "/.build/release/"]
+        where FileManager.default.isExecutableFile(atPath: Fixtures.repositoryRoot + candidate + name) {
+            return Fixtures.repositoryRoot + candidate + name
+        }
+        return beside
+    }
+
+    public convenience init(arguments: [String], logPath: String) throws {
+        try self.init(executable: Self.tocsinBinary, arguments: arguments, logPath: logPath)
+    }
+
+    /// Runs `executable` with its output appended to `logPath`.
+    public init(executable: String, arguments: [String], logPath: String) throws {
         self.logPath = logPath
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
-        process.executableURL = URL(fileURLWithPath: Self.tocsinBinary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = log
         process.standardError = log
@@ -56,6 +73,7 @@ public func writeTestConfig(dir: String, durability: String = "full", extra: Str
     areas: \(Fixtures.repositoryRoot)/Config/areas.yaml
     catalog: \(Fixtures.repositoryRoot)/Config/catalog.yaml
     plans: \(Fixtures.repositoryRoot)/Config/plans
+    \(extra.contains("http:") ? "" : "http: {listen: off}   # tests run side by side: no shared fixed port")
     \(extra)
     """
     try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -102,6 +120,7 @@ public func writeTCPTestConfig(dir: String, durability: String = "normal") throw
     areas: \(Fixtures.repositoryRoot)/Config/areas.yaml
     catalog: \(Fixtures.repositoryRoot)/Config/catalog.yaml
     plans: \(Fixtures.repositoryRoot)/Config/plans
+    http: {listen: off}   # tests run side by side: no shared fixed port
     """
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     return (path, "tcp://127.0.0.1:\(p[0])", "tcp://127.0.0.1:\(p[2])")

@@ -1,5 +1,7 @@
+import CoreMetrics
 import Foundation
 import Logging
+import Synchronization
 import TocsinConfig
 import TocsinCore
 import TocsinStore
@@ -27,8 +29,13 @@ public final class DispatchWorker: Sendable {
         public var plan: String
         /// PUSH: step requests to the plan worker.
         public var tasks: String
+        /// Extra in-process binds of the feed and the command endpoint, for the HTTP server in the same process.
+        public var localFeed: String?
+        public var localCommand: String?
         public init(feed: String, command: String, incidents: String, control: String, warnings: String,
-                    plan: String, tasks: String) {
+                    plan: String, tasks: String, localFeed: String? = nil, localCommand: String? = nil) {
+            self.localFeed = localFeed
+            self.localCommand = localCommand
             self.feed = feed
             self.command = command
             self.incidents = incidents
@@ -56,6 +63,7 @@ public final class DispatchWorker: Sendable {
         let plan: WorkerStore
         let store: WorkerStore
         let journal: JournalReader
+        let audit: AuditLog
         var book: WarningBook
         let config: TocsinConfiguration
         let logger: Logger
@@ -80,15 +88,26 @@ public final class DispatchWorker: Sendable {
             tokenCount += 1
             return tokenPrefix + String(tokenCount)
         }
+        /// With CURVE: the handler whose current allow-list every command request is checked against.
+        var security: ServerSecurity?
+        /// Command requests refused because their key was revoked after the handshake (in `unauthorised`).
+        var revokedRequests = 0
+        var revokedLog = RateLimitedLog()
+        /// Refused connections of the ingest worker in this process (`countRefusedConnections`).
+        var refusedConnections: @Sendable () -> Int = { 0 }
+        /// Set by a reload that revoked a key: the feed drops its connections so that subscribers handshake again.
+        let feedReset = Atomic<Bool>(false)
         /// Feed messages not yet taken by the PUB (a subscriber at its high-water mark).
         var unsent: [[[UInt8]]] = []
         /// True once the worker is asked to stop: long catch-ups end at the next batch.
         var stopping: @Sendable () -> Bool = { false }
         let decoder = JSONDecoder()
+        /// From an event's observed time to its warning on the feed (live `actual` traffic only).
+        let eventToWarning = Timer(label: "tocsin_event_to_warning_seconds")
 
         init(feed: Socket, command: Socket, incidentsSub: Socket, control: Socket, notify: Socket, planSub: Socket,
              taskRequests: Socket, classify: WorkerStore, plan: WorkerStore, store: WorkerStore, journal: JournalReader,
-             book: WarningBook, config: TocsinConfiguration, logger: Logger, zapDenied: @escaping @Sendable () -> Int,
+             audit: AuditLog, book: WarningBook, config: TocsinConfiguration, logger: Logger, zapDenied: @escaping @Sendable () -> Int,
              offset: Int64, planOffset: Int64, now: Timestamp?, counters: [String: Int64]) {
             self.planSub = planSub
             self.taskRequests = taskRequests
@@ -102,6 +121,7 @@ public final class DispatchWorker: Sendable {
             self.classify = classify
             self.store = store
             self.journal = journal
+            self.audit = audit
             self.book = book
             self.config = config
             self.logger = logger
@@ -119,6 +139,7 @@ public final class DispatchWorker: Sendable {
         let classify = try WorkerStore(path: dataPath + "/classify.sqlite", sync: sync)
         let plan = try WorkerStore(path: dataPath + "/plan.sqlite", sync: sync)
         let journal = try JournalReader(path: dataPath + "/journal.sqlite")
+        let audit = try AuditLog(path: dataPath + "/audit.sqlite", sync: sync)
         let rows = try store.loadState()
         var book: WarningBook
         let areas = config.areas
@@ -145,11 +166,13 @@ public final class DispatchWorker: Sendable {
                 try $0.setXPubNoDrop(true)
                 if let security { try security.apply(to: $0) }
                 try $0.bind(endpoints.feed)
+                if let local = endpoints.localFeed { try $0.bind(local) }
             }
             let command = try sockets.make(.router) {
                 try $0.setMaxMessageSize(1 << 20)
                 if let security { try security.apply(to: $0) }
                 try $0.bind(endpoints.command)
+                if let local = endpoints.localCommand { try $0.bind(local) }
             }
             let incidentsSub = try sockets.subscriber(endpoints.incidents)
             let control = try sockets.make(.push) {
@@ -164,10 +187,11 @@ public final class DispatchWorker: Sendable {
             }
             state = State(feed: feed, command: command, incidentsSub: incidentsSub, control: control, notify: notify,
                           planSub: planSub, taskRequests: taskRequests, classify: classify, plan: plan, store: store,
-                          journal: journal, book: book, config: config, logger: logger, zapDenied: zapDenied,
+                          journal: journal, audit: audit, book: book, config: config, logger: logger, zapDenied: zapDenied,
                           offset: try store.offset("classify"), planOffset: try store.offset("plan"),
                           now: clock > 0 ? Timestamp(micros: clock) : nil, counters: counters)
             state.persistedThreads = persistedThreads
+            state.security = security
             var after: Int64 = 0
             while true {
                 let batch = try store.outbox(after: after, limit: 10_000)
@@ -193,6 +217,32 @@ public final class DispatchWorker: Sendable {
     @discardableResult
     public func stop(timeout: Double = 5) -> Bool { thread.stop(timeout: timeout) }
 
+    /// Reports `count` (the ingest worker's refused connections, when it runs in this process) in `stats`.
+    /// Call before `start()`.
+    public func countRefusedConnections(_ count: @escaping @Sendable () -> Int) {
+        state.refusedConnections = count
+    }
+
+    /// Drops every connection to the public feed endpoint (unbind and bind again; libzmq closes the sessions
+    /// a listener accepted). A PUB cannot refuse one subscriber, so after a key is revoked this is how its open
+    /// feed connection ends: subscribers reconnect by themselves, the revoked key fails its new handshake, and
+    /// the others repair the gap with `since`.
+    public func dropFeedConnections() {
+        state.feedReset.store(true, ordering: .releasing)
+        thread.poke()
+    }
+
+    static func resetFeed(_ s: State) {
+        let endpoint = s.config.endpoints.feed
+        do {
+            try s.feed.unbind(endpoint)
+            try s.feed.bind(endpoint)
+            s.logger.notice("dispatch: feed connections dropped after a key was revoked", metadata: ["feed": "\(endpoint)"])
+        } catch {
+            s.logger.error("dispatch: cannot drop the feed's connections after a key was revoked: \(error)")
+        }
+    }
+
     private static func run(_ s: State, _ thread: WorkerThread) {
         var poller = Poller()
         _ = poller.add(s.incidentsSub)
@@ -204,6 +254,7 @@ public final class DispatchWorker: Sendable {
         while !thread.isStopping {
             do {
                 let ready = try poller.poll(timeoutMilliseconds: s.unsent.isEmpty ? 1000 : 10)
+                if s.feedReset.exchange(false, ordering: .acquiringAndReleasing) { resetFeed(s) }
                 while (try s.incidentsSub.receive(dontWait: true)) != nil {}
                 while (try s.planSub.receive(dontWait: true)) != nil {}
                 try catchUp(s)
@@ -211,6 +262,14 @@ public final class DispatchWorker: Sendable {
                     while let message = try s.command.receive(dontWait: true, maxFrames: 8) {
                         let request = CommandCodec.parse(message)
                         let reply: [UInt8]
+                        if let handler = s.security?.handler, !handler.isAllowed(message) {
+                            s.revokedRequests += 1
+                            s.revokedLog.log(s.logger, level: .notice, "dispatch: request refused: key revoked",
+                                             metadata: ["client": "\(message.userID ?? "-")"])
+                            reply = CommandCodec.error(CommandError(ServerSecurity.revoked(message), code: .forbidden))
+                            _ = try? s.command.send(request.envelope + [reply], dontWait: true)
+                            continue
+                        }
                         switch request.body {
                         case .failure(let e): reply = CommandCodec.error(e)
                         case .success(let object):
@@ -237,6 +296,7 @@ public final class DispatchWorker: Sendable {
         try? s.classify.close()
         try? s.plan.close()
         try? s.journal.close()
+        try? s.audit.close()
     }
 
     /// Applies classify's outbox after the offset (incident changes become warnings, clock marks escalate), then
@@ -278,7 +338,9 @@ public final class DispatchWorker: Sendable {
                     let change = record.change
                     if let t = record.now, s.now.map({ t > $0 }) ?? true { s.now = t }
                     let at = max(s.now ?? change.incident.lastTime, change.incident.lastTime)
-                    warnings += s.book.incidentChanged(change, at: at)
+                    let issued = s.book.incidentChanged(change, at: at)
+                    observeLatency(s, issued, observed: change.incident.lastTime)
+                    warnings += issued
                     s.touched.insert(change.incident.id)
                 case "clock":
                     guard let v = try? JSONValue.parse(m.body), case .string(let text)? = v["now"],
@@ -303,6 +365,15 @@ public final class DispatchWorker: Sendable {
             try commit(s, messages: warnings.map { ($0.topic, $0.json, $0.seq) }, offsets: offsets)
             s.offset = last.seq
         }
+    }
+
+    /// Records event-to-warning latency for live traffic: `actual` warnings whose event was observed within the
+    /// last hour by the wall clock (drills run on virtual time and would say nothing about the pipeline).
+    static func observeLatency(_ s: State, _ warnings: [Warning], observed: Timestamp) {
+        guard warnings.contains(where: { $0.status == .actual }) else { return }
+        let delta = WallClock.now().micros - observed.micros
+        guard delta >= 0, delta < 3_600_000_000 else { return }
+        s.eventToWarning.recordNanoseconds(delta * 1000)
     }
 
     /// Stores feed messages (with the `seq` the book gave them) together with the book, the offsets and the
@@ -376,6 +447,8 @@ public final class DispatchWorker: Sendable {
         case "cap": return try cap(s, request)
         case "progress": return try progress(s)
         case "step": return try step(s, request)
+        case "audit": return try auditEntries(s, request)
+        case "incidents": return incidents(s)
         default: throw .unknownOp(op)
         }
     }
@@ -393,7 +466,9 @@ public final class DispatchWorker: Sendable {
         c.duplicate = stored["duplicate"] ?? 0
         c.rejected = stored["rejected"] ?? 0
         c.oversized = stored["oversized"] ?? 0
-        c.unauthorised = (stored["unauthorised"] ?? 0) + s.zapDenied()
+        c.unauthorised = (stored["unauthorised"] ?? 0) + s.zapDenied() + s.revokedRequests
+        c.rateLimited = stored["rate_limited"] ?? 0
+        c.refusedConnections = (stored["refused_connections"] ?? 0) + s.refusedConnections()
         c.warnings = Int(s.counters["warnings"] ?? 0)
         c.escalations = Int(s.counters["escalations"] ?? 0)
         c.tasks = Int(s.counters["tasks"] ?? 0)
@@ -446,19 +521,24 @@ public final class DispatchWorker: Sendable {
     static func ack(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {
         let id = try request.string("warning")
         let by = try area(request, "by")
+        let op = try operatorName(request)
         let at = s.now ?? WallClock.now()
         let warning: Warning
         do {
             warning = try s.book.acknowledge(id, by: by, at: at)
         } catch {
-            throw CommandError(error.message)
+            let e = CommandError(error)
+            record(s, "ack", target: id, incident: s.book.warning(id)?.incident ?? "", by: by, operator: op,
+                   outcome: e.message)
+            throw e
         }
         s.touched.insert(warning.incident)
         do {
             try s.store.commit(offsets: [:], state: try bookRows(s), outbox: [])
         } catch {
-            throw CommandError("acknowledgement not stored: \(error)")
+            throw CommandError("acknowledgement not stored: \(error)", code: .unavailable)
         }
+        record(s, "ack", target: id, incident: warning.incident, by: by, operator: op, outcome: "ok")
         return CommandCodec.ok { w in
             w.key("warning")
             w.raw(warning.json)
@@ -468,10 +548,13 @@ public final class DispatchWorker: Sendable {
     static func close(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {
         let id = try request.string("incident")
         let by = try area(request, "by")
+        let op = try operatorName(request)
         do {
             try s.book.authorizeClose(incident: id, by: by)
         } catch {
-            throw CommandError(error.message)
+            let e = CommandError(error)
+            record(s, "close", target: id, incident: id, by: by, operator: op, outcome: e.message)
+            throw e
         }
         var w = JSONWriter(capacity: 96)
         w.beginObject()
@@ -483,9 +566,10 @@ public final class DispatchWorker: Sendable {
         if let now = s.now { w.field("at", now.rfc3339) }
         w.endObject()
         guard (try? s.control.send([w.bytes], dontWait: true)) == true else {
-            throw CommandError("classify worker unavailable; try again")
+            throw CommandError("classify worker unavailable; try again", code: .unavailable)
         }
         s.lastControlToken = token
+        record(s, "close", target: id, incident: id, by: by, operator: op, outcome: "ok")
         return CommandCodec.ok { w in w.field("incident", id) }
     }
 
@@ -531,14 +615,20 @@ public final class DispatchWorker: Sendable {
     static func step(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {
         let id = try request.string("task")
         let by = try area(request, "by")
+        let op = try operatorName(request)
         let stateText = try request.string("state")
         guard let state = TaskState(rawValue: stateText), state == .acknowledged || state == .done else {
             throw CommandError("state: expected acknowledged or done, got \"\(stateText)\"")
         }
-        guard let task = s.tasks[id] else { throw CommandError("unknown task \"\(id)\"") }
-        if task.state.isFinal { throw CommandError("task \(id) is \(task.state.rawValue)") }
+        guard let task = s.tasks[id] else { throw CommandError("unknown task \"\(id)\"", code: .notFound) }
+        func refuse(_ e: CommandError) -> CommandError {
+            record(s, "step", target: id, incident: task.incident, by: by, operator: op, detail: stateText,
+                   outcome: e.message)
+            return e
+        }
+        if task.state.isFinal { throw refuse(CommandError("task \(id) is \(task.state.rawValue)", code: .conflict)) }
         guard task.owner.isWithin(by) else {
-            throw CommandError("\(by) does not own task \(id) (owner \(task.owner))")
+            throw refuse(CommandError("\(by) does not own task \(id) (owner \(task.owner))", code: .forbidden))
         }
         var w = JSONWriter(capacity: 96)
         w.beginObject()
@@ -551,17 +641,121 @@ public final class DispatchWorker: Sendable {
         if let now = s.now { w.field("at", now.rfc3339) }
         w.endObject()
         guard (try? s.taskRequests.send([w.bytes], dontWait: true)) == true else {
-            throw CommandError("plan worker unavailable; try again")
+            throw CommandError("plan worker unavailable; try again", code: .unavailable)
         }
         s.lastStepToken = token
+        record(s, "step", target: id, incident: task.incident, by: by, operator: op, detail: stateText, outcome: "ok")
         return CommandCodec.ok { w in w.field("task", id) }
     }
 
     static func cap(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {
         let id = try request.string("warning")
-        guard let warning = s.book.warning(id) else { throw CommandError("unknown warning \"\(id)\"") }
+        guard let warning = s.book.warning(id) else { throw CommandError("unknown warning \"\(id)\"", code: .notFound) }
         let name = s.config.areas[warning.area]?.name ?? warning.area.rawValue
         let xml = CAPRenderer.render(warning, references: s.book.references(of: warning), areaName: name)
         return CommandCodec.ok { w in w.field("xml", xml) }
+    }
+
+    /// Extension: `{"op": "incidents"}` -> the open incidents' current facts: `{"ok": true, "incidents": [{"id",
+    /// "event", "status", "tier", "area", "warning", "events": {"events", "first", "last", "sample", "counts",
+    /// "values"}}]}` (`counts`: events per type; `values`: per type, the sums and maxima of the values).
+    static func incidents(_ s: State) -> [UInt8] {
+        let latest = Dictionary(s.book.latestWarnings.map { ($0.incident, $0.id) }, uniquingKeysWith: { _, b in b })
+        return CommandCodec.ok { w in
+            w.key("incidents")
+            w.beginArray()
+            for i in s.book.openIncidents {
+                w.beginObject()
+                w.field("id", i.id)
+                w.field("event", i.type)
+                w.field("status", i.status.rawValue)
+                w.key("tier")
+                if let t = i.tier { w.value(t.rawValue) } else { w.null() }
+                w.field("area", i.area.rawValue)
+                w.key("warning")
+                if let id = latest[i.id] { w.value(id) } else { w.null() }
+                w.key("events")
+                w.beginObject()
+                w.field("events", i.eventCount)
+                w.field("first", i.firstTime.rfc3339)
+                w.field("last", i.lastTime.rfc3339)
+                w.key("sample")
+                w.beginArray()
+                for id in i.sampleIDs { w.value(id) }
+                w.endArray()
+                w.key("counts")
+                w.beginObject()
+                for (type, n) in i.counts.sorted(by: { $0.key < $1.key }) { w.field(type, n) }
+                w.endObject()
+                w.key("values")
+                w.beginObject()
+                for (type, values) in i.aggregates.sorted(by: { $0.key < $1.key }) {
+                    w.key(type)
+                    w.beginObject()
+                    for (name, v) in values.sorted(by: { $0.key < $1.key }) { w.field(name, v) }
+                    w.endObject()
+                }
+                w.endObject()
+                w.endObject()
+                w.endObject()
+            }
+            w.endArray()
+        }
+    }
+
+    // MARK: - Audit
+
+    /// The optional `operator` field (extension): the name of the person acting, recorded in the audit table.
+    static func operatorName(_ request: JSONObject) throws(CommandError) -> String? {
+        guard let name = try request.optionalString("operator") else { return nil }
+        guard !name.isEmpty, name.utf8.count <= 128, !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw CommandError("operator: expected 1-128 bytes without control characters")
+        }
+        return name
+    }
+
+    /// Appends an audit row; a failure to store it is logged (the action itself already happened or was refused).
+    static func record(_ s: State, _ action: String, target: String, incident: String, by: AreaPath, operator op: String?,
+                       detail: String? = nil, outcome: String) {
+        let entry = AuditEntry(at: WallClock.now().rfc3339, pipelineTime: s.now?.rfc3339, action: action, target: target,
+                               incident: incident, by: by.rawValue, operator: op, detail: detail, outcome: outcome)
+        do {
+            try s.audit.append(entry)
+        } catch {
+            s.logger.error("dispatch: audit row not stored: \(error)", metadata: ["action": "\(action)", "target": "\(target)"])
+        }
+    }
+
+    /// Extension: `{"op": "audit", "incident": id?}` -> `{"ok": true, "entries": [...]}`, oldest first.
+    static func auditEntries(_ s: State, _ request: JSONObject) throws(CommandError) -> [UInt8] {
+        let incident = try request.optionalString("incident")
+        let entries: [AuditEntry]
+        do {
+            entries = try s.audit.entries(incident: incident)
+        } catch {
+            throw CommandError("audit unavailable: \(error)", code: .unavailable)
+        }
+        return CommandCodec.ok { w in
+            w.key("entries")
+            w.beginArray()
+            for e in entries {
+                w.beginObject()
+                w.field("id", Int(e.id))
+                w.field("at", e.at)
+                w.key("pipelineTime")
+                if let t = e.pipelineTime { w.value(t) } else { w.null() }
+                w.field("action", e.action)
+                w.field("target", e.target)
+                w.field("incident", e.incident)
+                w.field("by", e.by)
+                w.key("operator")
+                if let o = e.operator { w.value(o) } else { w.null() }
+                w.key("detail")
+                if let d = e.detail { w.value(d) } else { w.null() }
+                w.field("outcome", e.outcome)
+                w.endObject()
+            }
+            w.endArray()
+        }
     }
 }

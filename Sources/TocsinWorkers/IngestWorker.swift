@@ -1,5 +1,8 @@
+import CoreMetrics
 import Foundation
 import Logging
+import Synchronization
+import TocsinConfig
 import TocsinCore
 import TocsinStore
 import ZeroMQ
@@ -19,11 +22,18 @@ public final class IngestWorker: Sendable {
         public var notifyEndpoint: String
         public var maxBatch: Int
         public var security: ServerSecurity?
-        public init(endpoint: String, notifyEndpoint: String, maxBatch: Int = 4096, security: ServerSecurity? = nil) {
+        /// Per-platform token buckets; over the limit an event is `rejected` with `rate limited: ...`.
+        public var rateLimits: IngestRateLimits
+        /// Store the count of refused connections with the journal's counters (when no dispatch worker in
+        /// this process reads them from ``IngestWorker/refusedConnections``).
+        public var storesRefusedConnections = false
+        public init(endpoint: String, notifyEndpoint: String, maxBatch: Int = 4096, security: ServerSecurity? = nil,
+                    rateLimits: IngestRateLimits = .shipped) {
             self.endpoint = endpoint
             self.notifyEndpoint = notifyEndpoint
             self.maxBatch = maxBatch
             self.security = security
+            self.rateLimits = rateLimits
         }
     }
 
@@ -32,9 +42,16 @@ public final class IngestWorker: Sendable {
 
     private let thread: WorkerThread
     private let state: State
+    private let monitor: ConnectionMonitor
+
+    /// Connections to the ingest endpoint that ended before completing their handshake (no CURVE, an unknown
+    /// key, bytes that are not ZMTP, a greeting cut short), since start.
+    public var refusedConnections: Int { monitor.refused }
 
     /// State owned by the worker thread alone.
     final class State: @unchecked Sendable {
+        /// From taking an event off the socket to sending its reply (after the journal commit).
+        let ackLatency = Timer(label: "tocsin_ack_latency_seconds")
         let router: Socket
         let notify: Socket
         let journal: Journal
@@ -43,10 +60,16 @@ public final class IngestWorker: Sendable {
         let settings: Settings
         let now: @Sendable () -> Timestamp
         var rejectionLog = RateLimitedLog()
+        var limiter: PlatformRateLimiter
+        /// New limits from a reload, taken by the ingest thread before its next batch.
+        let newLimits = Mutex<IngestRateLimits?>(nil)
         /// Counts decided before the journal write, stored with the next batch.
         var pendingCounts: [String: Int] = [:]
         /// ZAP refusals (of this process's handler) already stored.
         var zapStored = 0
+        /// Refused connections already stored (with `storesRefusedConnections`).
+        var refusedStored = 0
+        var refused: @Sendable () -> Int = { 0 }
         var zapDenied: @Sendable () -> Int = { 0 }
 
         init(router: Socket, notify: Socket, journal: Journal, decoder: EventDecoder,
@@ -58,6 +81,7 @@ public final class IngestWorker: Sendable {
             self.logger = logger
             self.settings = settings
             self.now = now
+            self.limiter = PlatformRateLimiter(limits: settings.rateLimits)
         }
     }
 
@@ -74,8 +98,14 @@ public final class IngestWorker: Sendable {
             if let security = settings.security { try security.apply(to: router) }
             try router.bind(settings.endpoint)
             notify = try context.makeSocket(.pub)
-            try notify.setSendHighWaterMark(1000)
-            try notify.bind(settings.notifyEndpoint)
+            do {
+                try notify.setSendHighWaterMark(1000)
+                try notify.bind(settings.notifyEndpoint)
+                monitor = try ConnectionMonitor(context: context, socket: router, name: "ingest", logger: logger)
+            } catch {
+                notify.close()
+                throw error
+            }
         } catch {
             router.close()
             throw error
@@ -84,6 +114,8 @@ public final class IngestWorker: Sendable {
         self.state = State(router: router, notify: notify, journal: journal, decoder: decoder,
                            logger: logger, settings: settings, now: now)
         self.state.zapDenied = zapDenied
+        let monitor = self.monitor
+        if settings.storesRefusedConnections { self.state.refused = { monitor.refused } }
     }
 
     public func start() {
@@ -92,9 +124,20 @@ public final class IngestWorker: Sendable {
         thread.start { Self.run(state, thread) }
     }
 
+    /// Replaces the per-platform rate limits (a configuration reload); they apply from the next batch.
+    public func updateRateLimits(_ limits: IngestRateLimits) {
+        state.newLimits.withLock { $0 = limits }
+        thread.poke()
+    }
+
     /// Stops after finishing the batch in flight, then closes the sockets.
     @discardableResult
-    public func stop(timeout: Double = 5) -> Bool { thread.stop(timeout: timeout) }
+    public func stop(timeout: Double = 5) -> Bool {
+        let stopped = thread.stop(timeout: timeout)
+        // The router is closed now (libzmq ends its monitor); a thread that did not stop keeps it open.
+        if stopped { monitor.stop() }
+        return stopped
+    }
 
     private static func run(_ s: State, _ thread: WorkerThread) {
         let writer: JournalWriter
@@ -143,8 +186,14 @@ public final class IngestWorker: Sendable {
     /// Everything queued now (up to the batch limit), checked and decoded into `batch`.
     static func receive(into batch: inout Batch, _ s: State) throws {
         let now = s.now()
+        if let limits = s.newLimits.withLock({ l -> IngestRateLimits? in defer { l = nil }; return l }) {
+            s.limiter.update(limits)
+        }
+        // A snapshot of the allow-list per batch: a revoked key's connection is refused from the next batch on.
+        let allowed = s.settings.security?.handler?.allowed
         while batch.replies.count < s.settings.maxBatch, let message = try s.router.receive(dontWait: true, maxFrames: 8) {
-            batch.replies.append(classify(message, s, now: now, entries: &batch.entries))
+            batch.received.append(DispatchTime.now().uptimeNanoseconds)
+            batch.replies.append(classify(message, s, now: now, allowed: allowed, entries: &batch.entries))
         }
     }
 
@@ -155,6 +204,11 @@ public final class IngestWorker: Sendable {
         if denied > s.zapStored {
             s.pendingCounts["unauthorised", default: 0] += denied - s.zapStored
             s.zapStored = denied
+        }
+        let refused = s.refused()
+        if refused > s.refusedStored {
+            s.pendingCounts["refused_connections", default: 0] += refused - s.refusedStored
+            s.refusedStored = refused
         }
         if batch.replies.isEmpty && (s.pendingCounts.isEmpty || !idleFlush) { return }
         batch.counts = s.pendingCounts
@@ -167,6 +221,8 @@ public final class IngestWorker: Sendable {
     static func answer(_ done: JournalWriter.Committed, _ s: State) {
         var next = 0
         var lastSeq: Int64 = 0
+        let answered = DispatchTime.now().uptimeNanoseconds
+        for t in done.batch.received where answered >= t { s.ackLatency.recordNanoseconds(Int64(answered - t)) }
         if let error = done.error {
             s.logger.error("journal write failed: \(error)")
             // Nothing of the batch was stored: its counts go with the next one.
@@ -208,6 +264,8 @@ public final class IngestWorker: Sendable {
         var replies: [Pending] = []
         var entries: [JournalEntry] = []
         var counts: [String: Int] = [:]
+        /// When each message was taken from the socket (monotonic ns), for the ack latency histogram.
+        var received: [UInt64] = []
     }
 
     struct Pending {
@@ -223,17 +281,20 @@ public final class IngestWorker: Sendable {
     }
 
     /// Checks one message and either queues its event for the journal or decides its rejection.
-    static func classify(_ message: Message, _ s: State, now: Timestamp, entries: inout [JournalEntry]) -> Pending {
+    static func classify(_ message: Message, _ s: State, now: Timestamp, allowed: [String: String]? = nil,
+                         entries: inout [JournalEntry]) -> Pending {
         var frames = message.frames
         var envelope = [frames.removeFirst()]
         // A REQ client puts an empty delimiter before its frame; answer with the same envelope.
         if frames.count >= 2, frames[0].isEmpty {
             envelope.append(frames.removeFirst())
         }
-        func reject(_ id: String?, _ error: String, oversized: Bool = false, unauthorised: Bool = false) -> Pending {
+        func reject(_ id: String?, _ error: String, oversized: Bool = false, unauthorised: Bool = false,
+                    rateLimited: Bool = false) -> Pending {
             s.pendingCounts["rejected", default: 0] += 1
             if oversized { s.pendingCounts["oversized", default: 0] += 1 }
             if unauthorised { s.pendingCounts["unauthorised", default: 0] += 1 }
+            if rateLimited { s.pendingCounts["rate_limited", default: 0] += 1 }
             s.rejectionLog.log(s.logger, "event rejected: \(error)",
                                metadata: ["id": "\(id ?? "null")", "platform": "\(message.userID ?? "-")"])
             return Pending(envelope: envelope, verdict: .reply(Reply.rejected(id: id, error: error)))
@@ -246,7 +307,15 @@ public final class IngestWorker: Sendable {
         if frame.count > EventDecoder.maxEventBytes {
             return reject(nil, "event larger than 64 KiB", oversized: true)
         }
-        switch s.decoder.decode(frame, now: now) {
+        let decoded = s.decoder.decode(frame, now: now)
+        if let allowed, !ZAPHandler.isAllowed(message, allowed: allowed) {
+            let id: String? = switch decoded {
+            case .success(let event): event.id
+            case .failure(let rejection): rejection.id
+            }
+            return reject(id, ServerSecurity.revoked(message), unauthorised: true)
+        }
+        switch decoded {
         case .failure(let rejection):
             return reject(rejection.id, rejection.message)
         case .success(let event):
@@ -256,6 +325,13 @@ public final class IngestWorker: Sendable {
                 } else {
                     return reject(event.id, "source \(event.source) is not allowed for platform \(platform)",
                                   unauthorised: true)
+                }
+            }
+            if s.limiter.isActive {
+                let platform = message.userID ?? event.source.rawValue
+                if let limit = s.limiter.take(platform, now: PlatformRateLimiter.monotonicSeconds()) {
+                    return reject(event.id, "rate limited: platform \(platform) is over \(limit); resend later",
+                                  rateLimited: true)
                 }
             }
             // The frame as sent: it decoded and validated, and re-encoding it would cost a seventh of the thread.

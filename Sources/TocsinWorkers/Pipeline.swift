@@ -16,7 +16,12 @@ public final class Pipeline: @unchecked Sendable {
     public let config: TocsinConfiguration
     public let dataPath: String
     public let roles: Set<WorkerRole>
-    let context: Context
+    /// The ZeroMQ context of this process's workers: an in-process client (the HTTP server) connects through it
+    /// to `localFeed` and `localCommand`.
+    public let context: Context
+    /// Where the dispatch worker of this process also binds its feed and command endpoint, for in-process clients.
+    public static let localFeed = "inproc://tocsin.local.feed"
+    public static let localCommand = "inproc://tocsin.local.command"
     let logger: Logger
     let zap: ZAPHandler?
     let journal: SQLiteJournal?
@@ -61,7 +66,7 @@ public final class Pipeline: @unchecked Sendable {
                 let handler = ZAPHandler(context: context, allowed: ServerSecurity.allowList(config), logger: logger)
                 try handler.start()
                 zap = handler
-                security = ServerSecurity(secretKey: secret)
+                security = ServerSecurity(secretKey: secret, handler: handler)
             }
             let zapRef = zap
             let zapDenied: @Sendable () -> Int = { zapRef?.deniedCount ?? 0 }
@@ -73,8 +78,10 @@ public final class Pipeline: @unchecked Sendable {
                 // With dispatch in this process, dispatch reports ZAP refusals itself.
                 let dispatchHere = roles.contains(.dispatch)
                 let ingestZap: @Sendable () -> Int = { dispatchHere ? 0 : (zapRef?.deniedCount ?? 0) }
-                let settings = IngestWorker.Settings(endpoint: config.endpoints.ingest,
-                                                     notifyEndpoint: internalEndpoints.journal, security: security)
+                var settings = IngestWorker.Settings(endpoint: config.endpoints.ingest,
+                                                     notifyEndpoint: internalEndpoints.journal, security: security,
+                                                     rateLimits: config.rateLimits)
+                settings.storesRefusedConnections = !dispatchHere
                 ingest = try IngestWorker(
                     context: context, settings: settings, journal: j, decoder: decoder, logger: logger,
                     zapDenied: ingestZap, now: now)
@@ -96,7 +103,8 @@ public final class Pipeline: @unchecked Sendable {
                     endpoints: .init(feed: config.endpoints.feed, command: config.endpoints.command,
                                      incidents: internalEndpoints.incidents, control: internalEndpoints.control,
                                      warnings: internalEndpoints.warnings, plan: internalEndpoints.plan,
-                                     tasks: internalEndpoints.tasks),
+                                     tasks: internalEndpoints.tasks, localFeed: Self.localFeed,
+                                     localCommand: Self.localCommand),
                     dataPath: data, config: config, security: security, logger: logger, zapDenied: zapDenied)
             }
             if roles.contains(.plan) {
@@ -116,6 +124,7 @@ public final class Pipeline: @unchecked Sendable {
             context.terminate()
             throw error
         }
+        if let dispatch, let ingest { dispatch.countRefusedConnections { ingest.refusedConnections } }
         self.zap = zap
         self.journal = journal
         self.ticker = ticker
@@ -145,6 +154,29 @@ public final class Pipeline: @unchecked Sendable {
         logger.info("tocsin running", metadata: [
             "workers": "\(roles.map(\.rawValue).sorted().joined(separator: ","))", "data": "\(dataPath)",
         ])
+    }
+
+    /// Applies what a configuration reload (SIGHUP) may change while running: the ZAP allow-list of platform and
+    /// client keys (a removed key is refused at its next handshake, and its open connections are refused message
+    /// by message; the feed drops its connections so that every subscriber handshakes again) and the ingest
+    /// rate limits. Everything else (endpoints, catalog, areas, durability) applies at the next start.
+    public func reload(_ new: TocsinConfiguration) {
+        if let zap {
+            if new.security.mode != .curve {
+                logger.warning("reload: security mode \(new.security.mode.rawValue) ignored until restart; keys reloaded")
+            }
+            let old = zap.allowed
+            let allowed = ServerSecurity.allowList(new)
+            zap.update(allowed: allowed)
+            let revoked = old.filter { allowed[$0.key] != $0.value }.count
+            if revoked > 0 { dispatch?.dropFeedConnections() }
+            logger.notice("reload: ZAP allow-list replaced", metadata: [
+                "keys": "\(allowed.count)", "revoked": "\(revoked)", "added": "\(allowed.filter { old[$0.key] != $0.value }.count)",
+            ])
+        } else if new.security.mode == .curve {
+            logger.warning("reload: security mode curve takes effect at the next start")
+        }
+        ingest?.updateRateLimits(new.rateLimits)
     }
 
     /// Stops every worker (ingest first, finishing its batch in flight), closes the journal and the context.

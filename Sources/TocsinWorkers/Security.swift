@@ -6,8 +6,20 @@ import ZeroMQ
 public struct ServerSecurity: Sendable {
     public static let zapDomain = "tocsin"
     public var secretKey: String
+    /// The ZAP handler guarding the endpoints. ZAP decides once per connection, at the handshake; the workers
+    /// also check every message's key against the handler's current list, so that a key removed by a reload
+    /// (SIGHUP) stops being served on the connections it already has.
+    public var handler: ZAPHandler?
 
-    public init(secretKey: String) { self.secretKey = secretKey }
+    public init(secretKey: String, handler: ZAPHandler? = nil) {
+        self.secretKey = secretKey
+        self.handler = handler
+    }
+
+    /// The reason a message from a revoked key is refused, for the `rejected` reply or the command error.
+    static func revoked(_ message: Message) -> String {
+        "unauthorised: the key of \(message.userID ?? "this client") is no longer allowed"
+    }
 
     /// Makes `socket` a CURVE server that consults the ZAP handler and refuses everyone when none answers
     /// (`ZMQ_ZAP_ENFORCE_DOMAIN`, option 93). Throws when libzmq does not accept the option: the service must

@@ -9,6 +9,11 @@ public struct Counts: Sendable, Hashable {
     /// Connection attempts refused by the ZAP allow-list, plus events whose `source` the platform's key may
     /// not publish.
     public var unauthorised = 0
+    /// Rejected because the platform was over its rate limit (`ingest.rate_limit`; a subset of `rejected`).
+    public var rateLimited = 0
+    /// Connections to the ingest endpoint that ended before completing their handshake (no CURVE, an unknown
+    /// key, not ZMTP, a greeting cut short).
+    public var refusedConnections = 0
     public var warnings = 0
     public var tasks = 0
     public var escalations = 0

@@ -7,6 +7,10 @@ public struct Message: Sendable, Hashable {
     /// whichever received frame carries it (a ROUTER's routing-id frame may not). Not sent.
     /// http://api.zeromq.org/4-3:zmq-msg-gets
     public var userID: String?
+    /// The sending peer's CURVE public key (Z85), as ``ZAPHandler`` reported it in the ZAP metadata
+    /// property ``ZAPHandler/keyProperty`` when it admitted the connection. With ``userID`` it lets a server
+    /// check, message by message, that the key is still allowed after the list changed. Not sent.
+    public var curveKey: String?
     /// True when the sender sent more frames than the receiver's `maxFrames`: those were read and
     /// discarded. Not sent.
     public var truncated: Bool
@@ -15,6 +19,7 @@ public struct Message: Sendable, Hashable {
     public init(_ frames: [[UInt8]]) {
         self.frames = frames
         self.userID = nil
+        self.curveKey = nil
         self.truncated = false
     }
 

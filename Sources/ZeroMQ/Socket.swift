@@ -3,6 +3,8 @@ import CZeroMQ
 /// The socket patterns this module supports (http://api.zeromq.org/4-3:zmq-socket).
 public enum SocketType: Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case pub, xpub, sub, push, pull, dealer, router, req, rep
+    /// Exclusive pair; here only to read a socket monitor's events (``ConnectionMonitor``).
+    case pair
 
     var zmqType: Int32 {
         switch self {
@@ -15,6 +17,7 @@ public enum SocketType: Sendable, Hashable, CaseIterable, CustomStringConvertibl
         case .router: ZMQ_ROUTER
         case .req: ZMQ_REQ
         case .rep: ZMQ_REP
+        case .pair: ZMQ_PAIR
         }
     }
 
@@ -29,6 +32,7 @@ public enum SocketType: Sendable, Hashable, CaseIterable, CustomStringConvertibl
         case .router: "ROUTER"
         case .req: "REQ"
         case .rep: "REP"
+        case .pair: "PAIR"
         }
     }
 }
@@ -174,6 +178,13 @@ public final class Socket: @unchecked Sendable {
     /// not up blocks or fails with `EAGAIN` instead of waiting in a pipe.
     public func setImmediate(_ on: Bool) throws {
         try setInt32(ZMQ_IMMEDIATE, "ZMQ_IMMEDIATE", on ? 1 : 0)
+    }
+
+    /// `ZMQ_RECONNECT_IVL`: milliseconds before a connecting socket retries a lost or refused
+    /// connection (default 100); -1 never retries. A client that must know where one connection ends
+    /// (to resend in order on a fresh socket) sets -1. Set it before connect.
+    public func setReconnectInterval(milliseconds: Int32) throws {
+        try setInt32(ZMQ_RECONNECT_IVL, "ZMQ_RECONNECT_IVL", milliseconds)
     }
 
     /// `ZMQ_ROUTER_MANDATORY` (ROUTER): sending to an unknown routing id throws `EHOSTUNREACH`
@@ -423,6 +434,7 @@ public final class Socket: @unchecked Sendable {
             }
             if message.userID == nil, let userID = zmq_msg_gets(msg, "User-Id") {
                 message.userID = String(cString: userID)
+                if let key = zmq_msg_gets(msg, ZAPHandler.keyProperty) { message.curveKey = String(cString: key) }
             }
             let more = zmq_msg_more(msg) != 0
             zmq_msg_close(msg)

@@ -9,7 +9,9 @@ import Logging
 /// every new connection to a CURVE server socket, during the handshake. Hence:
 /// - ``start()`` must be called before CURVE servers of the same context bind or accept connections;
 /// - a decision holds for the connection's lifetime: ``update(allowed:)`` (e.g. revoking a key)
-///   affects new connections only;
+///   affects new connections only. To stop serving an established connection whose key was revoked, a
+///   server checks each message with ``isAllowed(_:)``: the handler attaches the admitted key as the
+///   metadata property ``keyProperty`` (``Message/curveKey``);
 /// - servers must set a non-empty ZAP domain and ``Socket/setZAPEnforceDomain(_:)``
 ///   (``Socket/configureCurveServer(secretKey:zapDomain:)`` does both). Otherwise libzmq 4.3 admits
 ///   everyone to a CURVE server when no handler is bound (before ``start()``, after ``stop()``, or
@@ -27,6 +29,9 @@ import Logging
 public final class ZAPHandler: @unchecked Sendable {
     /// The endpoint libzmq sends ZAP requests to.
     public static let endpoint = "inproc://zeromq.zap.01"
+    /// The ZAP metadata property (RFC 27 "metadata", read with `zmq_msg_gets`) that carries the admitted
+    /// client's public key (Z85) on every message of its connection.
+    public static let keyProperty = "X-Curve-Key"
 
     private struct Running {
         let wakeUp: WakeUp
@@ -110,6 +115,26 @@ public final class ZAPHandler: @unchecked Sendable {
         state.withLock { $0.allowed = allowed }
     }
 
+    /// The current allow-list (public key Z85 → user id).
+    public var allowed: [String: String] {
+        state.withLock { $0.allowed }
+    }
+
+    /// Whether `message` comes from a connection whose key is still allowed under the same user id: true for
+    /// a message without a user id (a connection that ZAP did not see, e.g. `inproc://`), false when the key
+    /// was removed or now names someone else. Pass `allowed` (a snapshot of ``allowed``) to check a batch
+    /// without taking the lock per message.
+    public static func isAllowed(_ message: Message, allowed: [String: String]) -> Bool {
+        guard let userID = message.userID else { return true }
+        guard let key = message.curveKey else { return false }
+        return allowed[key] == userID
+    }
+
+    /// ``isAllowed(_:allowed:)`` against the current list.
+    public func isAllowed(_ message: Message) -> Bool {
+        Self.isAllowed(message, allowed: allowed)
+    }
+
     /// How many ZAP requests were admitted so far.
     public var admittedCount: Int {
         state.withLock { $0.admitted }
@@ -178,8 +203,8 @@ public final class ZAPHandler: @unchecked Sendable {
     private func reply(to request: Message) -> [[UInt8]] {
         let frames = request.frames
         let requestID = frames.count > 1 ? frames[1] : []
-        func answer(_ code: String, _ text: String, userID: String = "") -> [[UInt8]] {
-            [Array("1.0".utf8), requestID, Array(code.utf8), Array(text.utf8), Array(userID.utf8), []]
+        func answer(_ code: String, _ text: String, userID: String = "", metadata: [UInt8] = []) -> [[UInt8]] {
+            [Array("1.0".utf8), requestID, Array(code.utf8), Array(text.utf8), Array(userID.utf8), metadata]
         }
         func deny(_ code: String, _ text: String, _ metadata: Logger.Metadata) -> [[UInt8]] {
             state.withLock { $0.denied += 1 }
@@ -215,6 +240,21 @@ public final class ZAPHandler: @unchecked Sendable {
         state.withLock { $0.admitted += 1 }
         metadata["user"] = "\(userID)"
         logger.debug("ZAP admitted", metadata: metadata)
-        return answer("200", "OK", userID: userID)
+        return answer("200", "OK", userID: userID, metadata: Self.metadata([Self.keyProperty: key]))
+    }
+
+    /// ZMTP metadata (RFC 23 / RFC 37): per property, a 1-byte name length, the name, a 4-byte big-endian value
+    /// length and the value.
+    static func metadata(_ properties: [String: String]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (name, value) in properties.sorted(by: { $0.key < $1.key }) {
+            let n = Array(name.utf8), v = Array(value.utf8)
+            out.append(UInt8(n.count))
+            out += n
+            let count = UInt32(v.count)
+            out += [UInt8(count >> 24), UInt8((count >> 16) & 0xff), UInt8((count >> 8) & 0xff), UInt8(count & 0xff)]
+            out += v
+        }
+        return out
     }
 }

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import TocsinConfig
+import TocsinHTTP
 import TocsinWorkers
 
 /// Options shared by the commands that load the configuration.
@@ -53,6 +54,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let logger = options.makeLogger("tocsin")
+        // swift-metrics goes to the Prometheus registry of /metrics; before the workers make their timers.
+        let registry = TocsinMetrics.registry
         let pipeline: Pipeline
         do {
             pipeline = try Pipeline(config: config, dataPath: options.data, logger: logger)
@@ -61,14 +64,28 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         pipeline.start()
-        waitForTermination()
+        var http: HTTPServer?
+        if config.http.enabled {
+            let server = HTTPServer(config: config, context: pipeline.context, commandEndpoint: Pipeline.localCommand,
+                                    feedEndpoint: Pipeline.localFeed, registry: registry, logger: logger)
+            do {
+                try server.start()
+                http = server
+            } catch {
+                logger.critical("cannot start the HTTP server: \(error)")
+                pipeline.stop()
+                throw ExitCode(1)
+            }
+        }
+        waitForTermination(onHangUp: reloader(options, pipeline, logger))
         logger.info("stopping on signal")
+        http?.stop()
         pipeline.stop()
     }
 }
 
-/// Blocks until SIGINT or SIGTERM arrives.
-func waitForTermination() {
+/// Blocks until SIGINT or SIGTERM arrives. SIGHUP calls `onHangUp` (on a serial queue, one at a time) instead.
+func waitForTermination(onHangUp: (@Sendable () -> Void)? = nil) {
     let done = DispatchSemaphore(value: 0)
     var sources: [DispatchSourceSignal] = []
     for sig in [SIGINT, SIGTERM] {
@@ -78,8 +95,29 @@ func waitForTermination() {
         source.resume()
         sources.append(source)
     }
+    if let onHangUp {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "tocsin.reload"))
+        source.setEventHandler { onHangUp() }
+        source.resume()
+        sources.append(source)
+    }
     done.wait()
     _ = sources
+}
+
+/// Reloads the configuration file on SIGHUP and hands it to the pipeline (keys and rate limits; see
+/// `Pipeline.reload`). A file that does not load leaves everything as it was.
+func reloader(_ options: ConfigOptions, _ pipeline: Pipeline, _ logger: Logger) -> @Sendable () -> Void {
+    let path = options.config
+    return {
+        logger.notice("SIGHUP: reloading \(path)")
+        do throws(ConfigError) {
+            pipeline.reload(try ConfigLoader.load(path: path))
+        } catch {
+            logger.error("reload failed, configuration unchanged: \(error.description)")
+        }
+    }
 }
 
 struct WorkerCommand: ParsableCommand {
@@ -109,7 +147,7 @@ struct WorkerCommand: ParsableCommand {
             throw ExitCode(1)
         }
         pipeline.start()
-        waitForTermination()
+        waitForTermination(onHangUp: reloader(options, pipeline, logger))
         pipeline.stop()
     }
 }
