@@ -207,6 +207,11 @@ package func composeYAML(text: String, displayName: String, sink: ProblemSink) -
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
              .composer(_, let problem, let mark, _):
             sink.add(ConfigProblem(file: displayName, line: mark.line, column: mark.column, key: "", message: "YAML syntax: \(problem)"))
+        case .reader(let problem, let offset, _, let yaml):
+            // libyaml's reader refuses some characters (controls such as NUL) before any token; it gives a byte
+            // offset, not a line.
+            let (line, column) = position(ofUTF8Offset: offset ?? 0, in: yaml)
+            sink.add(ConfigProblem(file: displayName, line: line, column: column, key: "", message: "YAML syntax: \(problem)"))
         case .duplicatedKeysInMapping(let duplicates, let context):
             let mark = context.mark
             sink.add(ConfigProblem(file: displayName, line: mark.line, column: mark.column, key: "",
@@ -219,4 +224,22 @@ package func composeYAML(text: String, displayName: String, sink: ProblemSink) -
         sink.add(ConfigProblem(file: displayName, line: 1, key: "", message: "YAML: \(error)"))
         return nil
     }
+}
+
+/// The 1-based line and column (in characters) of a byte offset into `text`'s UTF-8.
+private func position(ofUTF8Offset offset: Int, in text: String) -> (line: Int, column: Int) {
+    var line = 1
+    var lineStart = text.utf8.startIndex
+    let end = text.utf8.index(text.utf8.startIndex, offsetBy: max(0, offset), limitedBy: text.utf8.endIndex)
+        ?? text.utf8.endIndex
+    var i = text.utf8.startIndex
+    while i < end {
+        if text.utf8[i] == UInt8(ascii: "\n") {
+            line += 1
+            lineStart = text.utf8.index(after: i)
+        }
+        i = text.utf8.index(after: i)
+    }
+    let column = String(decoding: text.utf8[lineStart..<end], as: UTF8.self).unicodeScalars.count + 1
+    return (line, column)
 }

@@ -43,9 +43,13 @@ extension Timestamp {
     ///
     /// - The separator may be `T`, `t` or a space; the zone `Z`, `z` or a numeric offset (`-00:00` is UTC).
     /// - Fractional seconds (one or more digits) keep microseconds; further digits are truncated.
-    /// - A leap second `:60` is accepted and read as `:59.999999`.
+    /// - A leap second is accepted where one can occur, at 23:59:60 UTC on the last day of a month (RFC 3339
+    ///   section 5.7; `2017-01-01T07:59:60+08:00` too), and read as `23:59:59.999999`: there is no table of the
+    ///   seconds actually inserted. `:60` anywhere else is rejected.
     /// - Rejected: years outside 0001-9999, month 13, day 32, February 30 (and 29 outside leap years),
-    ///   hour 24, minute 60, offsets beyond ±23:59, a missing zone, anything left over.
+    ///   hour 24, minute 60, offsets beyond ±23:59, a missing zone, anything left over, and an instant outside
+    ///   0001-01-01T00:00:00Z...9999-12-31T23:59:59.999999Z (`0001-01-01T00:00:00+01:00`), which could not be
+    ///   written back in UTC.
     public init?(rfc3339 text: some StringProtocol) {
         let parsed: Int64? =
             text.utf8.withContiguousStorageIfAvailable { Timestamp.parseRFC3339($0) }
@@ -121,14 +125,25 @@ extension Timestamp {
             return nil
         }
         guard k == n else { return nil }
-        if second == 60 {
+        let leap = second == 60
+        if leap {
             second = 59
             micros = 999_999
         }
         let days = daysFromCivil(year: year, month: month, day: day)
         let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset
-        return Int64(secs) * 1_000_000 + Int64(micros)
+        // A leap second ends a UTC day that is the last of its month: the next second is the 1st at midnight.
+        if leap && ((secs + 1) % 86_400 != 0 || civilFromDays((secs + 1) / 86_400).day != 1) {
+            return nil
+        }
+        let result = Int64(secs) * 1_000_000 + Int64(micros)
+        guard result >= Timestamp.earliestMicros, result <= Timestamp.latestMicros else { return nil }
+        return result
     }
+
+    /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z: the instants `rfc3339` writes with a four-digit year.
+    static let earliestMicros: Int64 = -62_135_596_800_000_000
+    static let latestMicros: Int64 = 253_402_300_799_999_999
 
     /// The civil fields of this time at a UTC offset (seconds).
     public func civil(offsetSeconds: Int = 0) -> (

@@ -89,6 +89,9 @@ struct ScenarioReader {
         self.file = file
     }
 
+    /// 9999-12-31T23:59:59.999999Z, the last time an event can carry.
+    static let lastEventTime = Timestamp(micros: 253_402_300_799_999_999)
+
     static let topKeys: Set<String> = [
         "name", "purpose", "objectives", "start", "duration", "step", "injects", "actions", "expectations",
         "contingencies",
@@ -117,6 +120,9 @@ struct ScenarioReader {
                 dc.problem("must be longer than 0s")
             } else if d > 7 * 86_400 {
                 dc.problem("must be at most 7 days")
+            } else if let start, start.adding(seconds: d) > Self.lastEventTime {
+                // Later events could not be written: an event's time is RFC 3339 with a four-digit year.
+                dc.problem("the scenario would end after 9999-12-31T23:59:59Z")
             } else {
                 duration = d
             }
