@@ -260,7 +260,8 @@ func measureEndToEnd(configPath: String, rate: Double, every: Int, warmup: Doubl
     return r
 }
 
-private func percentilesJSON(_ h: Histogram<UInt64>) -> [String: Any] {
+/// p50 ... max of a µs histogram, in ms.
+func percentilesJSON(_ h: Histogram<UInt64>) -> [String: Any] {
     ["p50_ms": Double(h.valueAtPercentile(50)) / 1000, "p90_ms": Double(h.valueAtPercentile(90)) / 1000,
      "p99_ms": Double(h.valueAtPercentile(99)) / 1000, "p99_9_ms": Double(h.valueAtPercentile(99.9)) / 1000,
      "max_ms": Double(h.max) / 1000, "mean_ms": h.mean / 1000, "count": h.totalCount]

@@ -89,9 +89,9 @@ struct InsertResult: Sendable {
 
 /// Batched inserts into a table shaped like the journal (same columns, same index, same pragmas as
 /// `SQLiteJournal`), WAL mode, one transaction per `batch` rows, through a GRDB prepared statement with the
-/// values bound by the SQLite C API (as the journal does): SQLite's ceiling for ingest's writes.
+/// values bound in place by the SQLite C API: SQLite's ceiling for ingest's writes.
 func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, seconds: Double,
-                          batch: Int = 1000) throws -> InsertResult {
+                          batch: Int = 1000, rows: Int? = nil, decades: ((Int, Double) -> Void)? = nil) throws -> InsertResult {
     let path = folder + "/raw-\(sync.rawValue).sqlite"
     var config = Configuration()
     config.journalMode = .wal
@@ -99,9 +99,28 @@ func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, second
     config.prepareDatabase { db in
         try db.execute(sql: "PRAGMA synchronous = \(sync == .full ? "FULL" : "NORMAL")")
         try db.execute(sql: "PRAGMA cache_size = -65536")
+        try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
     }
     let db = try DatabaseQueue(path: path, configuration: config)
     defer { try? db.close() }
+    // As the journal does: the WAL is checkpointed by another connection on another thread (PASSIVE, once it
+    // passes 4 MiB), never inside the inserting thread's commits.
+    let checkpointer = try DatabaseQueue(path: path, configuration: config)
+    let stopCheckpoints = Collected<Bool>()
+    let checkpoints = BenchThread(name: "raw-checkpoint") {
+        while stopCheckpoints.all.isEmpty {
+            usleep(100_000)
+            let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+            if size > 4 << 20 {
+                _ = try? checkpointer.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+            }
+        }
+        try? checkpointer.close()
+    }
+    defer {
+        stopCheckpoints.add(true)
+        checkpoints.join()
+    }
     try db.write { db in
         try db.execute(sql: """
             CREATE TABLE journal (
@@ -116,7 +135,10 @@ func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, second
             """)
     }
     let payload = [UInt8](repeating: UInt8(ascii: "p"), count: EventFactory.targetSize)
-    let source = "sz.futian.shatou"
+    let source = Array("sz.futian.shatou".utf8), status = Array("actual".utf8)
+    // Ids `raw-0000000001`, ... written in place: the raw limit does none of the work Tocsin could avoid (no
+    // string per row, no copy of the bound bytes), only what SQLite must do per row.
+    var id = Array("raw-0000000000".utf8)
     var seq: Int64 = 0
 
     func insertBatch() throws {
@@ -124,27 +146,61 @@ func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, second
             let st = try db.cachedStatement(
                 sql: "INSERT INTO journal (seq, key, source, event_id, status, payload) VALUES (?, ?, ?, ?, ?, ?)")
             let s = st.sqliteStatement
-            for _ in 0..<batch {
-                seq += 1
-                let id = "raw-\(seq)"
-                sqlite3_reset(s)
-                sqlite3_bind_int64(s, 1, seq)
-                sqlite3_bind_int64(s, 2, dedupKey(source: source, id: id))
-                sqlite3_bind_text(s, 3, source, -1, SQLITE_TRANSIENT)
-                sqlite3_bind_text(s, 4, id, -1, SQLITE_TRANSIENT)
-                sqlite3_bind_text(s, 5, "actual", -1, SQLITE_TRANSIENT)
-                let rc = payload.withUnsafeBytes { b in
-                    sqlite3_bind_blob(s, 6, b.baseAddress, Int32(b.count), SQLITE_TRANSIENT)
-                    return sqlite3_step(s)
-                }
-                guard rc == SQLITE_DONE else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "insert failed")
+            try source.withUnsafeBytes { src in
+                try status.withUnsafeBytes { st in
+                    try payload.withUnsafeBytes { body in
+                        for _ in 0..<batch {
+                            seq += 1
+                            var n = seq
+                            for k in stride(from: id.count - 1, through: 4, by: -1) {
+                                id[k] = UInt8(48 + n % 10)
+                                n /= 10
+                            }
+                            // The journal's dedup key: FNV-1a of source, NUL, id.
+                            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+                            for b in src { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+                            h = h &* 0x0000_0100_0000_01b3
+                            for b in id { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+                            let rc = id.withUnsafeBytes { eid -> Int32 in
+                                sqlite3_reset(s)
+                                sqlite3_bind_int64(s, 1, seq)
+                                sqlite3_bind_int64(s, 2, Int64(bitPattern: h))
+                                sqlite3_bind_text(s, 3, src.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(src.count), SQLITE_STATIC)
+                                sqlite3_bind_text(s, 4, eid.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(eid.count), SQLITE_STATIC)
+                                sqlite3_bind_text(s, 5, st.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(st.count), SQLITE_STATIC)
+                                sqlite3_bind_blob(s, 6, body.baseAddress!, Int32(body.count), SQLITE_STATIC)
+                                let rc = sqlite3_step(s)
+                                sqlite3_clear_bindings(s)
+                                return rc
+                            }
+                            guard rc == SQLITE_DONE else {
+                                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "insert failed")
+                            }
+                        }
+                    }
                 }
             }
             return .commit
         }
     }
 
+    if let rows {
+        // A fixed number of rows, with the thread CPU per row reported for each decade of table size.
+        var decade = 10_000
+        var mark = threadCPUNanos()
+        let begin = monoNanos()
+        while Int(seq) < rows {
+            try insertBatch()
+            if Int(seq) >= decade {
+                let n = Double(decade == 10_000 ? decade : decade - decade / 10)
+                decades?(decade, Double(threadCPUNanos() - mark) / n / 1000)
+                mark = threadCPUNanos()
+                decade *= 10
+            }
+        }
+        let elapsed = Double(monoNanos() - begin) / 1e9
+        return InsertResult(perSecond: Double(seq) / elapsed, rows: Int(seq), transactions: Int(seq) / batch, seconds: elapsed)
+    }
     let warmEnd = monoNanos() + nanos(warmup)
     while monoNanos() < warmEnd { try insertBatch() }
     let start = monoNanos()
@@ -159,4 +215,4 @@ func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, second
                         transactions: transactions, seconds: elapsed)
 }
 
-private let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+private let SQLITE_STATIC = unsafeBitCast(0, to: sqlite3_destructor_type.self)

@@ -152,7 +152,7 @@ func filesystemType(of path: String) -> String? {
 struct CPUSample {
     /// Busy seconds of all cores (`/proc/stat`: everything but idle and iowait).
     var machine: Double
-    /// User and system seconds of this process (`/proc/self/stat`).
+    /// User and system seconds of this process and of its children that ended (`/proc/self/stat`).
     var own: Double
 
     static func now() -> CPUSample {
@@ -168,9 +168,14 @@ struct CPUSample {
         if let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
            let close = stat.lastIndex(of: ")")
         {
-            // Fields after the command name: state is field 3, utime 14, stime 15.
+            // Fields after the command name: state is field 3, utime 14, stime 15, and the same of the children
+            // waited for (cutime 16, cstime 17): the benchmark's own platform and subscriber processes.
             let f = stat[stat.index(after: close)...].split(separator: " ")
-            if f.count > 13, let u = Double(f[11]), let s = Double(f[12]) { own = (u + s) / ticks }
+            if f.count > 15, let u = Double(f[11]), let s = Double(f[12]), let cu = Double(f[13]),
+               let cs = Double(f[14])
+            {
+                own = (u + s + cu + cs) / ticks
+            }
         }
         return CPUSample(machine: machine, own: own)
     }

@@ -1,5 +1,6 @@
-// tocsin-bench: release-build benchmarks of the ingest path, with the raw libzmq and SQLite limits measured
-// in the same run. See docs/performance.md.
+// tocsin-bench: release-build benchmarks of Tocsin, with the raw libzmq and SQLite limits measured in the same
+// run. `tocsin-bench` (or `all`) runs everything and prints one table (All.swift); `ingest` (below), `classify`,
+// `e2e` and `drill` are the single suites. See docs/performance.md.
 import CZeroMQ
 import Foundation
 import GRDBSQLite
@@ -8,7 +9,8 @@ import TocsinConfig
 import TocsinStore
 
 let usage = """
-    usage: tocsin-bench classify|e2e|drill ... (see tocsin-bench <name> --help)
+    usage: tocsin-bench [all] ...        everything in one run, one table (see tocsin-bench all --help)
+           tocsin-bench classify|e2e|drill ... (see tocsin-bench <name> --help)
            tocsin-bench ingest [--json PATH] [--quick] [--seconds S] [--warmup S] [--tmp DIR]
                                [--config PATH] [--clients 1,4] [--window N] [--rate N]
                                [--phases zmq,sqlite,ingest,latency] [--modes normal,full]
@@ -210,9 +212,16 @@ func main() throws {
 do {
     let arguments = Array(CommandLine.arguments.dropFirst())
     switch arguments.first {
+    case nil, "all": try runAllCommand(Array(arguments.dropFirst()))
+    case let flag? where flag.hasPrefix("--"): try runAllCommand(arguments)
     case "classify": try runClassifyCommand(Array(arguments.dropFirst()))
     case "e2e": try runEndToEndCommand(Array(arguments.dropFirst()))
     case "drill": try runDrillCommand(Array(arguments.dropFirst()))
+    case "micro": try runMicroCommand(Array(arguments.dropFirst()))
+    // Children of `all` (Children.swift): a platform, and a process of feed subscribers.
+    case "platform": try runPlatformCommand(Array(arguments.dropFirst()))
+    case "subscribers": try runSubscribersCommand(Array(arguments.dropFirst()))
+    case "point": try runPointCommand(Array(arguments.dropFirst()))
     default: try main()
     }
 } catch {

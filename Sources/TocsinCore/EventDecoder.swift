@@ -45,10 +45,11 @@ public struct EventRejection: Error, Sendable, Hashable, CustomStringConvertible
 /// - `<field>: required`
 /// - `<field>: expected a string, got <json>` (also `a number`, `an object`)
 /// - `<name>: unknown field` (the path is the unknown field's name, e.g. `colour: unknown field`;
-///   `location.<name>: unknown field` inside `location`)
+///   `location.<name>: unknown field` inside `location`; an empty name is written `""`: `"": unknown field`)
 ///
 /// Per field:
-/// - `id: empty`, `id: longer than 128 bytes`, `id: contains a control character` (U+0000-001F, U+007F-009F)
+/// - `id: empty`, `id: longer than 128 bytes`, `id: contains a control character` (U+0000-001F, U+007F-009F),
+///   `id: contains a bidirectional control character` (U+061C, U+200E-200F, U+202A-202E, U+2066-2069)
 ///   — any problem with `id` makes the rejection's id `nil`
 /// - `source: "<s>" is not an area path`, `source: sz.nowhere is not a registered area`
 /// - `kind: unknown value "<s>" (expected sensor or report)`,
@@ -98,6 +99,7 @@ public struct EventDecoder: Sendable {
         if buffer.count > Self.maxEventBytes {
             return .failure(EventRejection(id: nil, message: "event larger than 64 KiB"))
         }
+        if let event = decodeCommon(buffer, now: now) { return .success(event) }
         let root: JSONValue
         do {
             root = try JSONValue.parse(buffer)
@@ -160,6 +162,8 @@ public struct EventDecoder: Sendable {
                 problem("id", "longer than \(Self.maxIdBytes) bytes")
             } else if Self.containsControlCharacter(s) {
                 problem("id", "contains a control character")
+            } else if Self.containsBidiControl(s.utf8) {
+                problem("id", "contains a bidirectional control character")
             } else {
                 id = s
             }
@@ -208,7 +212,7 @@ public struct EventDecoder: Sendable {
         var time: Timestamp?
         if let s = string(timeV, "time", required: true) {
             if let t = Timestamp(rfc3339: s) {
-                if t - now > maxFutureSeconds {
+                if Self.isAhead(t, of: now, by: maxFutureSeconds) {
                     problem("time", "more than \(Self.durationText(maxFutureSeconds)) in the future")
                 } else {
                     time = t
@@ -246,7 +250,7 @@ public struct EventDecoder: Sendable {
             let lat = coordinate("lat", limit: 90)
             let lon = coordinate("lon", limit: 180)
             for m in o.members where m.key != "lat" && m.key != "lon" {
-                problem("location." + m.key, "unknown field")
+                problem("location." + Self.pathName(m.key), "unknown field")
             }
             if let lat, let lon { location = GeoPoint(lat: lat, lon: lon) }
         case let other?:
@@ -280,7 +284,7 @@ public struct EventDecoder: Sendable {
             values.reserveCapacity(o.count)
             for m in o.members {
                 if let spec, spec.value(named: m.key) == nil {
-                    problem("values." + m.key, "unknown value for \(spec.name)")
+                    problem("values." + Self.pathName(m.key), "unknown value for \(spec.name)")
                     continue
                 }
                 switch m.value {
@@ -288,10 +292,10 @@ public struct EventDecoder: Sendable {
                     if x.isFinite {
                         values[m.key] = x
                     } else {
-                        problem("values." + m.key, "expected a finite number")
+                        problem("values." + Self.pathName(m.key), "expected a finite number")
                     }
                 default:
-                    problem("values." + m.key, "expected a number, got \(m.value.abbreviated())")
+                    problem("values." + Self.pathName(m.key), "expected a number, got \(m.value.abbreviated())")
                 }
             }
             if let spec {
@@ -323,7 +327,7 @@ public struct EventDecoder: Sendable {
             problem("device", "longer than \(Self.maxDeviceBytes) bytes")
         }
 
-        for name in unknownFields { problem(name, "unknown field") }
+        for name in unknownFields { problem(Self.pathName(name), "unknown field") }
 
         guard problems.isEmpty, let id, let source, let kind, let spec, let time, let location else {
             if problems.isEmpty { problem("", "invalid event") }  // unreachable: every nil above records a problem
@@ -335,7 +339,99 @@ public struct EventDecoder: Sendable {
                 area: area ?? source, values: values, text: text, status: status, device: device))
     }
 
+    // MARK: The common case, without a JSON tree
+
+    /// Decodes a valid event straight from its bytes: no `JSONValue` tree, no strings for keys, no dictionary but
+    /// `values`. It takes the common case only: known fields, each once; strings of printable ASCII without
+    /// escapes; every field valid. At the first thing that is not, it returns nil without saying why, and the
+    /// full path (`JSONValue.parse`, then `decode(object:now:)`) decides and words every problem. It therefore
+    /// accepts nothing that path rejects and gives the same event (`EventDecoderTests` runs both on valid and
+    /// broken frames); printable ASCII keeps the content rules for text (control and bidirectional characters)
+    /// in that path alone. It costs about half of the full path, which ingest pays once per event and the classify
+    /// worker again. Keep it in step with `decode(object:now:)`: a new rule there is a new check here.
+    func decodeCommon(_ buffer: UnsafeRawBufferPointer, now: Timestamp) -> Event? {
+        guard let base = buffer.baseAddress, buffer.count > 0, buffer.count <= Self.maxEventBytes else { return nil }
+        var scan = CommonEventScan(JSONParser(base: base.assumingMemoryBound(to: UInt8.self), count: buffer.count))
+        guard scan.scan(), let id = scan.id, let source = scan.source, let kind = scan.kind, let type = scan.type,
+              let time = scan.time, let lat = scan.lat, let lon = scan.lon
+        else { return nil }
+        let s = scan.s
+        // The checks of `decode(object:now:)`, in its order. Printable ASCII ids hold no control character.
+        guard id.count >= 1, id.count <= Self.maxIdBytes else { return nil }
+        // Only registered areas pass, and those are valid paths: no syntax check of its own is needed.
+        let sourcePath = AreaPath(unchecked: s.string(source))
+        guard areas.contains(sourcePath) else { return nil }
+        let eventKind: EventKind
+        if s.bytes(kind, equalWord: "sensor") {
+            eventKind = .sensor
+        } else if s.bytes(kind, equalWord: "report") {
+            eventKind = .report
+        } else {
+            return nil
+        }
+        guard let spec = catalog.types[s.string(type)], spec.kind == eventKind else { return nil }
+        guard let micros = Timestamp.parseRFC3339(UnsafeBufferPointer(start: s.p + time.lowerBound, count: time.count))
+        else { return nil }
+        let when = Timestamp(micros: micros)
+        guard !Self.isAhead(when, of: now, by: maxFutureSeconds) else { return nil }
+        guard lat.isFinite, lon.isFinite, lat >= -90, lat <= 90, lon >= -180, lon <= 180 else { return nil }
+        var areaPath = sourcePath
+        if let area = scan.area {
+            let path = AreaPath(unchecked: s.string(area))
+            guard areas.contains(path), path.isWithin(sourcePath) else { return nil }
+            areaPath = path
+        }
+        guard spec.values.count <= 64, let (values, seen) = scan.values(of: spec) else { return nil }
+        for (index, v) in spec.values.enumerated() where !v.optional && seen & (1 << index) == 0 { return nil }
+        if let text = scan.text, text.count > Self.maxTextBytes { return nil }
+        var eventStatus = Status.actual
+        if let status = scan.status {
+            if s.bytes(status, equalWord: "actual") {
+                eventStatus = .actual
+            } else if s.bytes(status, equalWord: "exercise") {
+                eventStatus = .exercise
+            } else if s.bytes(status, equalWord: "test") {
+                eventStatus = .test
+            } else {
+                return nil
+            }
+        }
+        if let device = scan.device, device.count > Self.maxDeviceBytes { return nil }
+        return Event(
+            id: s.string(id), source: sourcePath, kind: eventKind, type: spec.name, time: when,
+            location: GeoPoint(lat: lat, lon: lon), area: areaPath, values: values, text: scan.text.map(s.string),
+            status: eventStatus, device: scan.device.map(s.string))
+    }
+
     // MARK: Helpers
+
+    /// Whether `t` is more than `seconds` after `now`. Without overflow: the classify worker decodes with `now` at
+    /// the largest timestamp, where `t - now` traps for a time before 1970.
+    static func isAhead(_ t: Timestamp, of now: Timestamp, by seconds: Double) -> Bool {
+        let (difference, overflow) = t.micros.subtractingReportingOverflow(now.micros)
+        if overflow { return t.micros > now.micros }
+        return Double(difference) / 1_000_000 > seconds
+    }
+
+    /// A member name as written in a problem's path: an empty name as `""`, which an empty path (a problem with
+    /// the whole frame) or a path ending in `.` would not show.
+    static func pathName(_ name: String) -> String { name.isEmpty ? "\"\"" : name }
+
+    /// True when the UTF-8 `bytes` hold a Unicode bidirectional control (Bidi_Control: U+061C, U+200E, U+200F,
+    /// U+202A-202E, U+2066-2069). Invisible, they reorder how an id shows in a console or a log ("Trojan Source",
+    /// CVE-2021-42574); the contract's "no control characters" covers them. Zero-width characters (U+200B-200D,
+    /// U+2060, U+FEFF) are format characters, not controls, and stay allowed.
+    static func containsBidiControl(_ bytes: some Sequence<UInt8>) -> Bool {
+        var before: UInt8 = 0, previous: UInt8 = 0
+        for b in bytes {
+            if previous == 0xD8 && b == 0x9C { return true }  // U+061C
+            if before == 0xE2 && previous == 0x80 && (b == 0x8E || b == 0x8F || (0xAA...0xAE).contains(b)) { return true }
+            if before == 0xE2 && previous == 0x81 && (0xA6...0xA9).contains(b) { return true }
+            before = previous
+            previous = b
+        }
+        return false
+    }
 
     /// True when `s` holds a C0 control (U+0000-001F), DEL (U+007F) or a C1 control (U+0080-009F).
     static func containsControlCharacter(_ s: String) -> Bool {
@@ -401,5 +497,162 @@ public enum EventEncoder {
         w.field("status", event.status.rawValue)
         w.field("device", ifPresent: event.device)
         w.endObject()
+    }
+}
+
+/// The syntax half of `EventDecoder.decodeCommon`: one pass over an event object that records where each field's
+/// value is (byte ranges, the two coordinates, where `values` starts) and gives up (false) at anything outside the
+/// common case: an unknown or repeated field, a value of another JSON type, a string with an escape or with a
+/// byte outside printable ASCII. Syntax errors give up too; the full parser then reports them.
+private struct CommonEventScan {
+    var s: JSONParser
+    var id: Range<Int>?, source: Range<Int>?, kind: Range<Int>?, type: Range<Int>?, time: Range<Int>?
+    var area: Range<Int>?, text: Range<Int>?, status: Range<Int>?, device: Range<Int>?
+    var lat: Double?, lon: Double?
+    /// Where the `values` object starts: read by `values(of:)` once the type (its value names) is known.
+    var valuesAt: Int?
+
+    init(_ parser: JSONParser) { s = parser }
+
+    private static let quote = UInt8(ascii: "\"")
+
+    /// Skips whitespace and takes `c` if it comes next.
+    private mutating func next(_ c: UInt8) -> Bool {
+        s.skipWhitespace()
+        guard s.i < s.end, s.p[s.i] == c else { return false }
+        s.i += 1
+        return true
+    }
+
+    /// A string of printable ASCII (0x20-0x7E) without escapes, from its opening quote; nil otherwise.
+    private mutating func ascii() -> Range<Int>? {
+        guard s.i < s.end, s.p[s.i] == Self.quote else { return nil }
+        let start = s.i + 1
+        var k = start
+        while k < s.end {
+            let c = s.p[k]
+            if c == Self.quote {
+                s.i = k + 1
+                return start..<k
+            }
+            guard c >= 0x20, c < 0x7F, c != UInt8(ascii: "\\") else { return nil }
+            k += 1
+        }
+        return nil
+    }
+
+    /// A member name and its colon.
+    private mutating func key() -> Range<Int>? {
+        s.skipWhitespace()
+        guard let k = ascii(), next(UInt8(ascii: ":")) else { return nil }
+        s.skipWhitespace()
+        return k
+    }
+
+    /// A number (the full parser's grammar and conversion).
+    private mutating func number() -> Double? {
+        guard s.i < s.end, s.p[s.i] == UInt8(ascii: "-") || (s.p[s.i] >= 0x30 && s.p[s.i] <= 0x39) else { return nil }
+        do throws(JSONParseError) { return try s.parseNumber() } catch { return nil }
+    }
+
+    /// The value of a string field whose slot holds `current`: nil when the field came before (a repeated key).
+    private mutating func first(_ current: Range<Int>?) -> Range<Int>? {
+        current == nil ? ascii() : nil
+    }
+
+    /// The whole object, then nothing but whitespace.
+    mutating func scan() -> Bool {
+        guard next(UInt8(ascii: "{")) else { return false }
+        repeat {
+            guard let k = key() else { return false }
+            let ok: Bool
+            switch k.count {
+            case 2 where s.bytes(k, equalWord: "id"):
+                id = first(id)
+                ok = id != nil
+            case 6 where s.bytes(k, equalWord: "source"):
+                source = first(source)
+                ok = source != nil
+            case 4 where s.bytes(k, equalWord: "kind"):
+                kind = first(kind)
+                ok = kind != nil
+            case 4 where s.bytes(k, equalWord: "type"):
+                type = first(type)
+                ok = type != nil
+            case 4 where s.bytes(k, equalWord: "time"):
+                time = first(time)
+                ok = time != nil
+            case 4 where s.bytes(k, equalWord: "area"):
+                area = first(area)
+                ok = area != nil
+            case 4 where s.bytes(k, equalWord: "text"):
+                text = first(text)
+                ok = text != nil
+            case 6 where s.bytes(k, equalWord: "status"):
+                status = first(status)
+                ok = status != nil
+            case 6 where s.bytes(k, equalWord: "device"):
+                device = first(device)
+                ok = device != nil
+            case 8 where s.bytes(k, equalWord: "location"): ok = location()
+            case 6 where s.bytes(k, equalWord: "values"): ok = skipValues()
+            default: ok = false
+            }
+            guard ok else { return false }
+        } while next(UInt8(ascii: ","))
+        guard next(UInt8(ascii: "}")) else { return false }
+        s.skipWhitespace()
+        return s.i == s.end
+    }
+
+    /// `{"lat": x, "lon": y}` in either order, nothing else.
+    private mutating func location() -> Bool {
+        guard lat == nil, lon == nil, next(UInt8(ascii: "{")) else { return false }
+        repeat {
+            guard let c = key() else { return false }
+            if s.bytes(c, equalWord: "lat"), lat == nil {
+                lat = number()
+                if lat == nil { return false }
+            } else if s.bytes(c, equalWord: "lon"), lon == nil {
+                lon = number()
+                if lon == nil { return false }
+            } else {
+                return false
+            }
+        } while next(UInt8(ascii: ","))
+        return next(UInt8(ascii: "}")) && lat != nil && lon != nil
+    }
+
+    /// An object of numbers, checked for syntax only and read again by `values(of:)`.
+    private mutating func skipValues() -> Bool {
+        guard valuesAt == nil, s.i < s.end, s.p[s.i] == UInt8(ascii: "{") else { return false }
+        valuesAt = s.i
+        s.i += 1
+        if next(UInt8(ascii: "}")) { return true }
+        repeat {
+            guard key() != nil, number() != nil else { return false }
+        } while next(UInt8(ascii: ","))
+        return next(UInt8(ascii: "}"))
+    }
+
+    /// The `values` object read against `spec` (every name one of its values, each once, every number finite),
+    /// with a bit per value of the spec that was given; `([:], 0)` when there was none. Nil otherwise.
+    mutating func values(of spec: EventTypeSpec) -> (values: [String: Double], seen: UInt64)? {
+        guard let valuesAt else { return ([:], 0) }
+        var values: [String: Double] = [:]
+        var seen: UInt64 = 0
+        s.i = valuesAt + 1
+        while true {
+            s.skipWhitespace()
+            guard s.i < s.end, s.p[s.i] == Self.quote else { break }
+            guard let name = key(),
+                  let index = spec.values.firstIndex(where: { s.bytes(name, equalText: $0.name) }),
+                  seen & (1 << index) == 0, let x = number(), x.isFinite
+            else { return nil }
+            seen |= 1 << index
+            values[spec.values[index].name] = x
+            _ = next(UInt8(ascii: ","))
+        }
+        return (values, seen)
     }
 }

@@ -31,13 +31,17 @@ public struct IncidentEngine: Sendable {
 
     /// The highest journal sequence number applied.
     public private(set) var lastSeq: Int64
-    /// Open incidents by number (`openingSeq`).
-    private var open: [Int64: Incident] = [:]
-    /// Spatial index of open incidents.
-    private var grid: [GridCell: [Int64]] = [:]
-    /// What correlation looks at, per open incident, kept apart from the incidents themselves: reading an
-    /// `Incident` out of `open` copies it (its strings, arrays and dictionaries), which dominated `nearest`.
-    private var spots: [Int64: Spot] = [:]
+    /// Open incidents in slots; `slotOf` finds an incident's slot by number (`openingSeq`), `freeSlots` are
+    /// slots to use again. (A dictionary of incidents keeps a quarter to five eighths of its buckets empty, each
+    /// the size of an incident: with 100,000 open that was about 500 bytes per incident.)
+    private var slots: [Incident?] = []
+    private var slotOf: [Int64: Int] = [:]
+    private var freeSlots: [Int] = []
+    /// What correlation looks at, per slot, kept apart from the incidents themselves: reading an `Incident`
+    /// copies it (its strings, arrays and dictionaries), which dominated `nearest`. Stale for free slots.
+    private var spots: [Spot] = []
+    /// Spatial index of open incidents: their slots, by cell.
+    private var grid: [GridCell: [Int]] = [:]
     /// Quiet-close deadlines (lazy: an entry is re-checked against the incident when it comes due).
     private var quiet = MinHeap<Deadline>()
     /// Per event type: its spec and its incident type's routing.
@@ -97,14 +101,16 @@ public struct IncidentEngine: Sendable {
 
     /// Open incidents, oldest first.
     public var openIncidents: [Incident] {
-        open.keys.sorted().map { open[$0]! }
+        slotOf.keys.sorted().map { slots[slotOf[$0]!]! }
     }
 
-    public var openCount: Int { open.count }
+    public var openCount: Int { slotOf.count }
 
     /// The open incident `id`; `nil` when unknown or closed.
     public func incident(_ id: String) -> Incident? {
-        guard let n = Incident.number(fromID: id), let incident = open[n], incident.id == id else { return nil }
+        guard let n = Incident.number(fromID: id), let i = slotOf[n], let incident = slots[i], incident.id == id else {
+            return nil
+        }
         return incident
     }
 
@@ -118,16 +124,17 @@ public struct IncidentEngine: Sendable {
         let incidentRoute = route.incident
         let group = incidentRoute.group * 4 + Int64(event.status.index)
 
-        if let number = nearest(to: event, group: group, route: incidentRoute) {
-            let oldCell = GridCell(group: group, point: spots[number]!.center, cellM: incidentRoute.cellM)
-            let previousTier = open[number]!.tier
-            open[number]!.absorb(event, spec: route.spec, catalog: catalog)
-            let incident = open[number]!
-            spots[number] = Spot(incident)
+        if let i = nearest(to: event, group: group, route: incidentRoute) {
+            // The incident is changed in place, in its slot.
+            let oldCell = GridCell(group: group, point: spots[i].center, cellM: incidentRoute.cellM)
+            let previousTier = slots[i]!.tier
+            slots[i]!.absorb(event, spec: route.spec, catalog: catalog)
+            let incident = slots[i]!
+            spots[i] = Spot(incident)
             let newCell = GridCell(group: group, point: incident.center, cellM: incidentRoute.cellM)
             if newCell != oldCell {
-                removeFromGrid(number, cell: oldCell)
-                grid[newCell, default: []].append(number)
+                removeFromGrid(i, cell: oldCell)
+                grid[newCell, default: []].append(i)
             }
             return [IncidentChange(kind: .updated(previousTier: previousTier), incident: incident, eventID: event.id)]
         }
@@ -144,7 +151,7 @@ public struct IncidentEngine: Sendable {
         var due: [Deadline] = []
         while let top = quiet.min, top.micros <= now.micros {
             quiet.pop()
-            guard let incident = open[top.number] else { continue }  // closed meanwhile
+            guard let i = slotOf[top.number], let incident = slots[i] else { continue }  // closed meanwhile
             let deadline = quietDeadline(of: incident)
             if deadline.micros > now.micros {
                 quiet.push(deadline)  // it had news since: check again later
@@ -160,37 +167,46 @@ public struct IncidentEngine: Sendable {
 
     /// All-clear: closes the open incident `id` at `time`; `nil` when it is unknown or already closed.
     public mutating func close(_ id: String, at time: Timestamp) -> IncidentChange? {
-        guard let n = Incident.number(fromID: id), open[n]?.id == id else { return nil }
+        guard let n = Incident.number(fromID: id), let i = slotOf[n], slots[i]?.id == id else { return nil }
         return close(number: n, at: time, reason: .allClear)
     }
 
     // MARK: - Internals
 
     private mutating func close(number: Int64, at time: Timestamp, reason: CloseReason) -> IncidentChange? {
-        guard var incident = open.removeValue(forKey: number) else { return nil }
-        spots[number] = nil
+        guard let i = slotOf.removeValue(forKey: number), var incident = slots[i] else { return nil }
+        slots[i] = nil
+        freeSlots.append(i)
         let route = route(ofIncidentType: incident.type)
         let group = route.group * 4 + Int64(incident.status.index)
-        removeFromGrid(number, cell: GridCell(group: group, point: incident.center, cellM: route.cellM))
+        removeFromGrid(i, cell: GridCell(group: group, point: incident.center, cellM: route.cellM))
         incident.close(at: time, reason: reason)
         return IncidentChange(kind: .closed(reason), incident: incident)
     }
 
     private mutating func insert(_ incident: Incident) {
-        let number = incident.openingSeq
-        open[number] = incident
-        spots[number] = Spot(incident)
+        let i: Int
+        if let free = freeSlots.popLast() {
+            i = free
+            slots[i] = incident
+            spots[i] = Spot(incident)
+        } else {
+            i = slots.count
+            slots.append(incident)
+            spots.append(Spot(incident))
+        }
+        slotOf[incident.openingSeq] = i
         let route = route(ofIncidentType: incident.type)
         if route.group >= 0 {
             let cell = GridCell(
                 group: route.group * 4 + Int64(incident.status.index), point: incident.center, cellM: route.cellM)
-            grid[cell, default: []].append(number)
+            grid[cell, default: []].append(i)
         }
         quiet.push(quietDeadline(of: incident))
     }
 
-    private mutating func removeFromGrid(_ number: Int64, cell: GridCell) {
-        guard var list = grid[cell], let i = list.firstIndex(of: number) else { return }
+    private mutating func removeFromGrid(_ slot: Int, cell: GridCell) {
+        guard var list = grid[cell], let i = list.firstIndex(of: slot) else { return }
         list.remove(at: i)
         grid[cell] = list.isEmpty ? nil : list
     }
@@ -204,28 +220,31 @@ public struct IncidentEngine: Sendable {
         return Deadline(micros: incident.lastTime.adding(seconds: quietS).micros, number: incident.openingSeq)
     }
 
-    /// The open incident the event joins, if any: nearest centre within the radius, time within the window.
-    private func nearest(to event: Event, group: Int64, route: IncidentRoute) -> Int64? {
+    /// The slot of the open incident the event joins, if any: nearest centre within the radius, time within the
+    /// window (ties: the oldest incident).
+    private func nearest(to event: Event, group: Int64, route: IncidentRoute) -> Int? {
         let t = event.time.micros
         let windowMicros = Int64((route.spec.windowS * 1_000_000).rounded())
         let radius = route.spec.radiusM
         let p = event.location
         let row = GridCell.row(lat: p.lat, cellM: route.cellM)
-        var best: Int64?
+        var best: Int?
+        var bestNumber = Int64.max
         var bestDistance = Double.infinity
         for y in (row - 1)...(row + 1) {
             let column = GridCell.column(lon: p.lon, row: y, cellM: route.cellM)
             for x in (column - 1)...(column + 1) {
                 guard let list = grid[GridCell(group: group, x: x, y: y)] else { continue }
-                for number in list {
-                    guard let candidate = spots[number],
-                        t >= candidate.firstMicros - windowMicros,
-                        t <= candidate.lastMicros + windowMicros
-                    else { continue }
+                for slot in list {
+                    let candidate = spots[slot]
+                    guard t >= candidate.firstMicros - windowMicros, t <= candidate.lastMicros + windowMicros else {
+                        continue
+                    }
                     let d = candidate.center.distance(to: p)
                     guard d <= radius else { continue }
-                    if d < bestDistance || (d == bestDistance && number < best!) {
-                        best = number
+                    if d < bestDistance || (d == bestDistance && candidate.number < bestNumber) {
+                        best = slot
+                        bestNumber = candidate.number
                         bestDistance = d
                     }
                 }
@@ -239,11 +258,13 @@ public struct IncidentEngine: Sendable {
 
 /// The part of an open incident that correlation reads.
 private struct Spot: Sendable {
+    var number: Int64
     var center: GeoPoint
     var firstMicros: Int64
     var lastMicros: Int64
 
     init(_ incident: Incident) {
+        number = incident.openingSeq
         center = incident.center
         firstMicros = incident.firstTime.micros
         lastMicros = incident.lastTime.micros
@@ -280,6 +301,14 @@ struct GridCell: Hashable, Sendable {
     var group: Int64
     var x: Int64
     var y: Int64
+
+    /// One word into the hasher instead of three: `nearest` probes nine cells per event. Coordinates fit in 32
+    /// bits and groups in 16 (a whole-earth grid of 1 m cells has 40 million columns); equality still compares
+    /// all three.
+    func hash(into hasher: inout Hasher) {
+        let word = UInt64(truncatingIfNeeded: x) << 32 ^ UInt64(truncatingIfNeeded: y)
+        hasher.combine(word ^ UInt64(truncatingIfNeeded: group) << 56)
+    }
 
     static let metresPerDegree = 6_371_008.8 * Double.pi / 180
 

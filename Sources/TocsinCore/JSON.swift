@@ -228,7 +228,8 @@ private let exactPowersOfTen: [Double] = [
     1e20, 1e21, 1e22,
 ]
 
-private struct JSONParser {
+/// The parser over a byte buffer; also the scanner under `EventDecoder`'s tree-free path (EventDecoder.swift).
+struct JSONParser {
     let p: UnsafePointer<UInt8>
     let end: Int
     var i = 0
@@ -498,6 +499,32 @@ private struct JSONParser {
             }
         }
         throw fail("unterminated string", at: start - 1)
+    }
+
+    /// Whether the bytes in `range` are exactly `word`.
+    @inline(__always)
+    func bytes(_ range: Range<Int>, equalWord word: StaticString) -> Bool {
+        let n = word.utf8CodeUnitCount
+        guard range.count == n else { return false }
+        let w = word.utf8Start
+        for k in 0..<n where p[range.lowerBound + k] != w[k] { return false }
+        return true
+    }
+
+    /// Whether the bytes in `range` are exactly the UTF-8 of `text`.
+    func bytes(_ range: Range<Int>, equalText text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { u in
+            guard u.count == range.count else { return false }
+            for k in 0..<u.count where p[range.lowerBound + k] != u[k] { return false }
+            return true
+        }
+    }
+
+    /// The bytes in `range` as a string (already validated as UTF-8).
+    @inline(__always)
+    func string(_ range: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(start: p + range.lowerBound, count: range.count), as: UTF8.self)
     }
 
     /// Validates one multi-byte UTF-8 sequence at `i` (RFC 3629: no overlongs, no surrogates, at most U+10FFFF).

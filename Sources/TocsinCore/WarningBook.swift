@@ -77,7 +77,16 @@ public struct WarningBook: Sendable {
     /// The next feed sequence number.
     public var nextSeq: Int64
     private var nextWarningNumber: Int64
-    private var threads: [String: WarningThread] = [:]
+    private var threads: [String: WarningThread] = [:] {
+        // Any change may bring a deadline forward: the next `advance` looks at every thread again.
+        didSet { nextCheck = nil }
+    }
+    /// No escalation or expiry falls due before this (set by `advance`); until then `advance` does nothing, so
+    /// holding many open incidents costs nothing per clock tick.
+    private var nextCheck: Timestamp?
+    private var checkedTimeouts: [Level: Double] = [:]
+    /// The incidents the last `advance` let go after their retention (their stored rows can go too).
+    public private(set) var lastExpired: [String] = []
     /// Warning id -> incident id, for every warning of a kept thread.
     private var index: [String: String] = [:]
 
@@ -306,17 +315,28 @@ public struct WarningBook: Sendable {
     public mutating func advance(to now: Timestamp, timeouts: [Level: Double] = WarningBook.defaultAckTimeouts)
         -> [Warning]
     {
+        lastExpired = []
+        if let nextCheck, now < nextCheck, timeouts == checkedTimeouts { return [] }
         var due: [(deadline: Int64, number: Int64, incident: String)] = []
         var expired: [String] = []
+        var earliest = Int64.max
         for (id, thread) in threads {
             if let closedAt = thread.closedAt {
-                if now - closedAt >= retentionS { expired.append(id) }
+                if now - closedAt >= retentionS {
+                    expired.append(id)
+                } else {
+                    earliest = min(earliest, closedAt.adding(seconds: retentionS).micros)
+                }
                 continue
             }
             guard let latest = thread.warnings.last, !latest.isAcknowledged, latest.level.above != nil else { continue }
             let timeout = timeouts[latest.level] ?? Self.defaultAckTimeouts[latest.level] ?? 300
             let deadline = latest.sent.adding(seconds: timeout)
-            if deadline <= now { due.append((deadline.micros, thread.incident.openingSeq, id)) }
+            if deadline <= now {
+                due.append((deadline.micros, thread.incident.openingSeq, id))
+            } else {
+                earliest = min(earliest, deadline.micros)
+            }
         }
         for id in expired {
             for w in threads[id]?.warnings ?? [] { index[w.id] = nil }
@@ -335,6 +355,10 @@ public struct WarningBook: Sendable {
             index[w.id] = d.incident
             out.append(w)
         }
+        lastExpired = expired
+        // An escalated warning has a deadline of its own: look again at the next tick after escalating.
+        nextCheck = out.isEmpty ? Timestamp(micros: earliest) : nil
+        checkedTimeouts = timeouts
         return out
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import TocsinCore
 
 /// One message a worker produced, in its outbox: the next worker (or a feed subscriber) reads these in order.
@@ -48,24 +49,39 @@ public final class WorkerStore {
     {
         var seq = lastSeq
         var stored: [OutboxMessage] = []
+        stored.reserveCapacity(outbox.count)
         try db.inTransaction(.immediate) { db in
+            // Values are bound with the SQLite C API, straight from the arrays: through GRDB's arguments every row
+            // cost a `Data` copy of its bytes and the boxing of each value.
             let setOffset = try db.cachedStatement(
                 sql: "INSERT INTO offsets (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value")
-            for (name, value) in offsets { try setOffset.execute(arguments: [name, value]) }
+            for (name, value) in offsets {
+                try Self.run(setOffset) { s in
+                    bind(s, 1, name)
+                    sqlite3_bind_int64(s, 2, value)
+                }
+            }
             let setState = try db.cachedStatement(
                 sql: "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
             let deleteState = try db.cachedStatement(sql: "DELETE FROM state WHERE key = ?")
             for (key, value) in state {
                 if let value {
-                    try setState.execute(arguments: [key, Data(value)])
+                    try Self.run(setState) { s in
+                        bind(s, 1, key)
+                        bind(s, 2, blob: value)
+                    }
                 } else {
-                    try deleteState.execute(arguments: [key])
+                    try Self.run(deleteState) { s in bind(s, 1, key) }
                 }
             }
             let insert = try db.cachedStatement(sql: "INSERT INTO outbox (seq, topic, body) VALUES (?, ?, ?)")
             for m in outbox {
                 seq += 1
-                try insert.execute(arguments: [seq, m.topic, Data(m.body)])
+                try Self.run(insert) { s in
+                    sqlite3_bind_int64(s, 1, seq)
+                    bind(s, 2, m.topic)
+                    bind(s, 3, blob: m.body)
+                }
                 stored.append(OutboxMessage(seq: seq, topic: m.topic, body: m.body))
             }
             return .commit
@@ -126,4 +142,34 @@ public final class WorkerStore {
     }
 
     public func close() throws { try db.close() }
+
+    /// Resets `statement`, binds its parameters with `bind` and steps it once (a statement that returns no row).
+    private static func run(_ statement: Statement, _ bind: (OpaquePointer?) -> Void) throws {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        bind(s)
+        let rc = sqlite3_step(s)
+        sqlite3_reset(s)
+        guard rc == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(s))))
+        }
+    }
 }
+
+/// Binds `text` (SQLite copies it).
+private func bind(_ s: OpaquePointer?, _ index: Int32, _ text: String) {
+    sqlite3_bind_text(s, index, text, -1, SQLITE_TRANSIENT)
+}
+
+/// Binds `bytes` as a blob (SQLite copies them).
+private func bind(_ s: OpaquePointer?, _ index: Int32, blob bytes: [UInt8]) {
+    bytes.withUnsafeBytes { b in
+        if let base = b.baseAddress, b.count > 0 {
+            sqlite3_bind_blob(s, index, base, Int32(b.count), SQLITE_TRANSIENT)
+        } else {
+            sqlite3_bind_zeroblob(s, index, 0)
+        }
+    }
+}
+
+private let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)

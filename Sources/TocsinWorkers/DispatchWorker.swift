@@ -78,6 +78,8 @@ public final class DispatchWorker: Sendable {
         var touched = Set<String>()
         var persistedThreads = Set<String>()
         var clockMoved = false
+        /// Threads the book let go since the last commit: their rows are deleted with it.
+        var expired = Set<String>()
         /// The token of the last request handed to classify (close) and to plan (step): `progress` is idle only
         /// once those workers have stored it, i.e. applied the request.
         var lastControlToken: String?
@@ -348,6 +350,7 @@ public final class DispatchWorker: Sendable {
                     s.now = t
                     s.clockMoved = true
                     let escalated = s.book.advance(to: t, timeouts: s.config.acknowledgeTimeout)
+                    s.expired.formUnion(s.book.lastExpired)
                     for w in escalated { s.touched.insert(w.incident) }
                     escalations += escalated.count
                     warnings += escalated
@@ -409,12 +412,13 @@ public final class DispatchWorker: Sendable {
             if snapshot == nil { s.persistedThreads.remove(id) } else { s.persistedThreads.insert(id) }
         }
         if s.clockMoved {
-            // Closed incidents the book has forgotten (after its retention).
-            for id in s.persistedThreads.subtracting(s.book.threadIDs) {
+            // Closed incidents the book has forgotten (after its retention), without a pass over every thread.
+            for id in s.expired where s.persistedThreads.contains(id) {
                 rows["thread:\(id)"] = .some(nil)
                 s.persistedThreads.remove(id)
             }
             s.clockMoved = false
+            s.expired.removeAll()
         }
         s.touched.removeAll()
         return rows

@@ -1,0 +1,131 @@
+import Testing
+@testable import TocsinCore
+
+private typealias F = CoreFixtures
+
+/// `EventDecoder.decodeCommon` (no JSON tree) against the full path (`JSONValue.parse`, then
+/// `decode(object:now:)`): it must never accept what the full path rejects, must give the same event when it
+/// accepts, and must take the common frames (or it saves nothing).
+@Suite struct EventDecoderCommonPathTests {
+    /// The full path alone.
+    static func full(_ bytes: [UInt8], decoder: EventDecoder = F.decoder) -> Result<Event, EventRejection> {
+        guard bytes.count <= EventDecoder.maxEventBytes else {
+            return .failure(EventRejection(id: nil, message: "event larger than 64 KiB"))
+        }
+        guard let value = try? JSONValue.parse(bytes) else { return .failure(EventRejection(id: nil, message: "not JSON")) }
+        guard case .object(let o) = value else { return .failure(EventRejection(id: nil, message: "not an object")) }
+        return decoder.decode(object: o, now: F.now)
+    }
+
+    static func common(_ bytes: [UInt8], decoder: EventDecoder = F.decoder) -> Event? {
+        bytes.withUnsafeBytes { decoder.decodeCommon($0, now: F.now) }
+    }
+
+    @Test(arguments: EventDecoderTests.badEvents)
+    func takesNoBadEvent(_ c: EventDecoderTests.BadEvent) {
+        #expect(Self.common(c.bytes) == nil)
+    }
+
+    @Test(arguments: EventDecoderTests.goodEvents)
+    func givesTheFullPathsEvent(_ c: EventDecoderTests.GoodEvent) throws {
+        let bytes = Array(c.json.utf8)
+        let expected = try Self.full(bytes).get()
+        if let event = Self.common(bytes) {
+            #expect(event == expected)
+        } else {
+            // Only what it leaves to the full path on purpose: a byte outside printable ASCII, or an escape.
+            #expect(bytes.contains { $0 >= 0x7F || $0 < 0x20 || $0 == UInt8(ascii: "\\") }, "\(c.json)")
+        }
+    }
+
+    /// Frames as platforms send them: every field, in several orders, with and without whitespace.
+    @Test func takesCommonFramesInAnyOrderAndSpacing() throws {
+        let fields: [(String, String)] = [
+            ("id", #""gauge-17-000042""#), ("source", #""sz.futian""#), ("kind", #""sensor""#),
+            ("type", #""gas_concentration""#), ("time", #""2026-07-01T16:30:00.25+08:00""#),
+            ("location", #"{"lon":114.05,"lat":-0.0}"#), ("area", #""sz.futian.shatou""#),
+            ("values", #"{"lel_pct":1e1,"ppm":-3.5E-2}"#), ("text", #""ok""#), ("status", #""exercise""#),
+            ("device", #""gas-0042""#),
+        ]
+        var taken = 0
+        for rotation in 0..<fields.count {
+            let order = Array(fields[rotation...] + fields[..<rotation])
+            for spacing in ["", " ", "\n\t "] {
+                let json = "{" + spacing + order.map { "\"\($0.0)\"\(spacing):\(spacing)\($0.1)" }
+                    .joined(separator: spacing + "," + spacing) + spacing + "}" + spacing
+                let bytes = Array(json.utf8)
+                let expected = try Self.full(bytes).get()
+                let event = try #require(Self.common(bytes), "\(json)")
+                #expect(event == expected)
+                taken += 1
+            }
+        }
+        #expect(taken == fields.count * 3)
+    }
+
+    /// Whatever breaks a rule goes to the full path, which rejects it.
+    @Test(arguments: [
+        #"{"id":"e1","id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1}}"#,
+        #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lat":1,"lon":2},"values":{"level_m":1}}"#,
+        #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1,"level_m":2}}"#,
+        #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1e999}}"#,
+        #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":91,"lon":2},"values":{"level_m":1}}"#,
+        #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2,"alt":3},"values":{"level_m":1}}"#,
+        #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"values":{}}"#,
+        #"{"id":"e1","source":"sz.futian","kind":"report","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1}}"#,
+        #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T09:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1}}"#,
+        #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"area":"sz.nanshan","values":{"level_m":1}}"#,
+        #"{"id":"e1","source":"sz.nowhere","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1}}"#,
+        #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1},"status":"real"}"#,
+        #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1},"text":null}"#,
+        #"{"id":"","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1}}"#,
+        #"{"id":"e\u0001","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1}}"#,
+        #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1}} x"#,
+        #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"1960-02-30T08:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1}}"#,
+    ])
+    func leavesBrokenRulesToTheFullPath(_ json: String) {
+        let bytes = Array(json.utf8)
+        #expect(Self.common(bytes) == nil)
+        #expect((try? Self.full(bytes).get()) == nil)
+    }
+
+    /// Random byte mutations of valid frames: whenever the common path accepts, the full path accepts the same
+    /// event.
+    @Test func mutationsNeverSplitTheTwoPaths() {
+        let seeds = EventDecoderTests.goodEvents.map { Array($0.json.utf8) }
+        let alphabet: [UInt8] = Array(#"{}[]:,"\/u0123456789.eE+-ntfa _"#.utf8) + [0x00, 0x1F, 0x7F, 0xC3, 0xA9]
+        var x: UInt64 = 7
+        func next(_ n: Int) -> Int {
+            x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((x >> 33) % UInt64(n))
+        }
+        var acceptedByBoth = 0
+        for round in 0..<20_000 {
+            var bytes = seeds[round % seeds.count]
+            for _ in 0...next(2) {
+                let at = next(bytes.count)
+                switch next(3) {
+                case 0: bytes[at] = alphabet[next(alphabet.count)]
+                case 1: bytes.remove(at: at)
+                default: bytes.insert(alphabet[next(alphabet.count)], at: at)
+                }
+            }
+            guard let event = Self.common(bytes) else { continue }
+            #expect((try? Self.full(bytes).get()) == event, "\(String(decoding: bytes, as: UTF8.self))")
+            acceptedByBoth += 1
+        }
+        #expect(acceptedByBoth > 100)
+    }
+
+    /// A time before 1970 with the classify worker's `now` (the largest timestamp) is not in the future, on
+    /// both paths (the difference used to overflow and trap).
+    @Test func oldTimesWithTheLargestNow() throws {
+        let json = F.sensor(["time": #""1969-07-20T20:17:40Z""#])
+        let event = try F.decoder.decode(Array(json.utf8), now: Timestamp(micros: .max)).get()
+        #expect(event.time == Timestamp(rfc3339: "1969-07-20T20:17:40Z"))
+        let viaFull = Self.full(Array(json.utf8))
+        #expect((try? viaFull.get())?.time == event.time)
+        #expect(EventDecoder.isAhead(Timestamp(micros: .max), of: Timestamp(micros: -1), by: 300))
+        #expect(!EventDecoder.isAhead(Timestamp(micros: -1), of: Timestamp(micros: .max), by: 300))
+    }
+}
