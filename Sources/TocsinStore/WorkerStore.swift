@@ -163,7 +163,7 @@ private func bind(_ s: OpaquePointer?, _ index: Int32, _ text: String) {
 
 /// Binds `bytes` as a blob (SQLite copies them).
 private func bind(_ s: OpaquePointer?, _ index: Int32, blob bytes: [UInt8]) {
-    bytes.withUnsafeBytes { b in
+    _ = bytes.withUnsafeBytes { b in
         if let base = b.baseAddress, b.count > 0 {
             sqlite3_bind_blob(s, index, base, Int32(b.count), SQLITE_TRANSIENT)
         } else {

@@ -167,7 +167,7 @@ public final class SoakPlatform {
                     outcome.reconnects += 1
                 }
                 if outcome.reconnects <= 200 {
-                    log(String(format: "%.2f s: no reply for %.2f s; resending %d unanswered from %@ on a fresh socket",
+                    soakLog(String(format: "%.2f s: no reply for %.2f s; resending %d unanswered from %@ on a fresh socket",
                                elapsed(), waited, (base..<next).count { outcome.statuses[$0] == nil }, ids[min(base, ids.count - 1)]))
                 }
                 for i in base..<next where outcome.statuses[i] == nil {
@@ -184,7 +184,7 @@ public final class SoakPlatform {
 }
 
 /// A line on stderr (the suite keeps every child's output in its log).
-func log(_ text: String) {
+func soakLog(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 

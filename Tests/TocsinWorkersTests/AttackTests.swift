@@ -211,6 +211,7 @@ final class AttackServer {
             areas: \(dir)/areas.yaml
             catalog: \(Fixtures.repositoryRoot)/Config/catalog.yaml
             plans: \(Fixtures.repositoryRoot)/Config/plans
+            http: {listen: off}
             """
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
         child = try ChildProcess(arguments: ["run", "--config", configPath], logPath: dir + "/tocsin.log")
