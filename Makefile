@@ -52,7 +52,7 @@ demo: release
 
 # The benchmark (release build, its own scratch folder): the raw libzmq and SQLite limits and every Tocsin figure,
 # measured one after the other in one run; prints one table and writes out/bench.json (docs/performance.md).
-# About 6 min; BENCH_ARGS=--quick about 2 min. Pick suites with BENCH_SUITES="raw e2e latency journal incidents drill".
+# About 4-5 min on a quiet machine; BENCH_ARGS=--quick about 2 min. Pick suites with BENCH_SUITES="raw e2e latency journal incidents drill".
 BENCH_SCRATCH ?= .build-bench
 BENCH_SUITES ?= raw e2e latency journal incidents drill
 BENCH_JSON ?= out/bench.json
