@@ -139,13 +139,23 @@ struct WorkerCommand: ParsableCommand {
         }
         let config = try options.load()
         let logger = options.makeLogger("tocsin.\(role.rawValue)")
-        let pipeline: Pipeline
-        do {
-            pipeline = try Pipeline(config: config, dataPath: options.data, roles: [role], logger: logger)
-        } catch {
-            logger.critical("cannot start: \(error)")
-            throw ExitCode(1)
+        // Workers share the data folder: right after another worker was killed, its store may be locked or its
+        // port not yet free. Try for up to 10 s, saying why, before giving up.
+        var pipeline: Pipeline?
+        for attempt in 1...10 {
+            do {
+                pipeline = try Pipeline(config: config, dataPath: options.data, roles: [role], logger: logger)
+                break
+            } catch {
+                if attempt == 10 {
+                    logger.critical("cannot start: \(error)")
+                    throw ExitCode(1)
+                }
+                logger.warning("cannot start yet (attempt \(attempt) of 10): \(error); retrying in 1 s")
+                Thread.sleep(forTimeInterval: 1)
+            }
         }
+        guard let pipeline else { throw ExitCode(1) }
         pipeline.start()
         waitForTermination(onHangUp: reloader(options, pipeline, logger))
         pipeline.stop()
