@@ -257,6 +257,8 @@ func measureIncidents(open: Int, kind: IncidentKind, idleSeconds: Double, config
     usleep(1_200_000)  // a tick or two after the last commit
     trimMalloc()
     let rssAfter = residentBytes()
+    // Diagnostics: glibc's per-arena figures (each worker thread allocates from an arena of its own).
+    if ProcessInfo.processInfo.environment["TOCSIN_BENCH_MALLOC_STATS"] != nil { printMallocStats() }
     let cpu0 = processCPUSeconds()
     let w0 = monoNanos()
     usleep(UInt32(idleSeconds * 1e6))

@@ -118,6 +118,13 @@ func residentBytes() -> Int {
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
+/// glibc `malloc_stats()`: bytes in use per arena, on stderr.
+func printMallocStats() {
+    typealias Stats = @convention(c) () -> Void
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_stats") else { return }
+    unsafeBitCast(symbol, to: Stats.self)()
+}
+
 /// Hands memory that malloc holds free back to the system (glibc `malloc_trim(0)`), so that an RSS delta taken
 /// after it counts new allocations, not pages freed by an earlier phase and reused.
 func trimMalloc() {

@@ -97,10 +97,21 @@ public struct PlanBook: Sendable {
     /// Plans by incident type.
     public let plans: [String: ResponsePlan]
     /// How long the tasks of an ended plan stay available to `task(_:)` and for clear `step` errors.
-    public var retentionS: Double
+    public var retentionS: Double {
+        didSet { nextCheck = nil }
+    }
 
     private var nextRunNumber: Int64
-    private var runs: [String: PlanRun] = [:]
+    private var runs: [String: PlanRun] = [:] {
+        // Any change may bring a deadline forward: the next `advance` looks at every run again.
+        didSet { nextCheck = nil }
+    }
+    /// No task falls due and no ended run expires before this (set by `advance`); until then `advance` does
+    /// nothing, so holding many open plans costs nothing per clock tick.
+    private var nextCheck: Timestamp?
+    /// The incidents whose ended runs the last `advance` let go after their retention (their stored rows can go
+    /// too).
+    public private(set) var lastExpired: [String] = []
     /// Task id -> incident id, for every task of a kept run.
     private var index: [String: String] = [:]
 
@@ -304,22 +315,36 @@ public struct PlanBook: Sendable {
     /// Makes every published task that is not done by its due time `overdue`, owned above its level, and forgets
     /// ended plans older than `retentionS`. Tasks come out earliest due first. Each task goes overdue at most once.
     public mutating func advance(to now: Timestamp) -> [PlanTask] {
+        lastExpired = []
+        if let nextCheck, now < nextCheck { return [] }
         var due: [(due: Int64, number: Int64, position: Int, incident: String)] = []
         var expired: [String] = []
+        var earliest = Int64.max
         for (id, run) in runs {
             if let closedAt = run.closedAt {
-                if now - closedAt >= retentionS { expired.append(id) }
+                if now - closedAt >= retentionS {
+                    expired.append(id)
+                } else {
+                    earliest = min(earliest, closedAt.adding(seconds: retentionS).micros)
+                }
                 continue
             }
-            for (i, r) in run.tasks.enumerated()
-            where !r.waiting && !r.wentOverdue && !r.task.state.isFinal && r.task.due <= now {
-                due.append((r.task.due.micros, run.number, i, id))
+            // Fields read in place: copying a whole `TaskRecord` retains each of its strings.
+            for i in run.tasks.indices
+            where !run.tasks[i].waiting && !run.tasks[i].wentOverdue && !run.tasks[i].task.state.isFinal {
+                let at = run.tasks[i].task.due
+                if at <= now {
+                    due.append((at.micros, run.number, i, id))
+                } else {
+                    earliest = min(earliest, at.micros)
+                }
             }
         }
         for id in expired {
             for r in runs[id]?.tasks ?? [] { index[r.task.id] = nil }
             runs[id] = nil
         }
+        lastExpired = expired
         due.sort { ($0.due, $0.number, $0.position) < ($1.due, $1.number, $1.position) }
         var out: [PlanTask] = []
         for d in due {
@@ -340,6 +365,8 @@ public struct PlanBook: Sendable {
             runs[d.incident] = run
             out.append(r.task)
         }
+        // A task that became ready, or went overdue, changes what is due: look again at the next tick then.
+        nextCheck = out.isEmpty ? Timestamp(micros: earliest) : nil
         return out
     }
 }

@@ -141,6 +141,11 @@ public final class WorkerStore {
         }
     }
 
+    /// The outbox message numbered `seq`, if there is one.
+    public func outboxMessage(_ seq: Int64) throws -> OutboxMessage? {
+        try outbox(after: seq - 1, limit: 1).first { $0.seq == seq }
+    }
+
     public func close() throws { try db.close() }
 
     /// Resets `statement`, binds its parameters with `bind` and steps it once (a statement that returns no row).

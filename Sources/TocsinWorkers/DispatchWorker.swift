@@ -72,8 +72,10 @@ public final class DispatchWorker: Sendable {
         var planOffset: Int64
         var now: Timestamp?
         var counters: [String: Int64]
-        /// The latest published state of every task, by id (rebuilt from the feed at start).
-        var tasks: [String: PlanTask] = [:]
+        /// Where the latest published state of every task is on the feed, by id (rebuilt from the feed at start).
+        /// Its body is read back from the store when a `step` or `active` needs it: a full `PlanTask` per task
+        /// here cost about 1.5 KB per warned incident.
+        var tasks: [String: PublishedTask] = [:]
         /// Incidents whose warning thread changed since the last commit, and those stored as rows.
         var touched = Set<String>()
         var persistedThreads = Set<String>()
@@ -199,7 +201,7 @@ public final class DispatchWorker: Sendable {
                 let batch = try store.outbox(after: after, limit: 10_000)
                 guard let last = batch.last else { break }
                 for m in batch where m.topic.contains("/task/") {
-                    if let t = try? PlanTask(json: m.body) { state.tasks[t.id] = t }
+                    if let t = try? PlanTask(json: m.body) { state.tasks[t.id] = PublishedTask(t) }
                 }
                 after = last.seq
             }
@@ -318,7 +320,7 @@ public final class DispatchWorker: Sendable {
                     s.logger.error("dispatch: plan outbox message \(m.seq) is not a task: \(error)")
                 }
             }
-            for t in tasks { s.tasks[t.id] = t }
+            for t in tasks { s.tasks[t.id] = PublishedTask(t) }
             s.counters["tasks", default: 0] += Int64(tasks.count)
             try commit(s, messages: tasks.map { ($0.topic, $0.json, $0.seq) }, offsets: [
                 "plan": last.seq, "count.tasks": s.counters["tasks"] ?? 0,
@@ -514,9 +516,9 @@ public final class DispatchWorker: Sendable {
             w.endArray()
             w.key("tasks")
             w.beginArray()
-            for task in s.tasks.values.sorted(by: { $0.seq < $1.seq })
-            where !task.state.isFinal && task.topic.hasPrefix(prefix) {
-                w.raw(task.json)
+            for seq in s.tasks.values.compactMap({ $0.isFinal ? nil : $0.seq }).sorted() {
+                guard let m = try? s.store.outboxMessage(seq), m.topic.hasPrefix(prefix) else { continue }
+                w.raw(m.body)
             }
             w.endArray()
         }
@@ -624,7 +626,14 @@ public final class DispatchWorker: Sendable {
         guard let state = TaskState(rawValue: stateText), state == .acknowledged || state == .done else {
             throw CommandError("state: expected acknowledged or done, got \"\(stateText)\"")
         }
-        guard let task = s.tasks[id] else { throw CommandError("unknown task \"\(id)\"", code: .notFound) }
+        guard let entry = s.tasks[id] else { throw CommandError("unknown task \"\(id)\"", code: .notFound) }
+        let task: PlanTask
+        do {
+            guard let m = try s.store.outboxMessage(entry.seq) else { throw CommandError("feed message \(entry.seq) is gone") }
+            task = try PlanTask(json: m.body)
+        } catch {
+            throw CommandError("task \(id) unavailable: \(error)", code: .unavailable)
+        }
         func refuse(_ e: CommandError) -> CommandError {
             record(s, "step", target: id, incident: task.incident, by: by, operator: op, detail: stateText,
                    outcome: e.message)
@@ -761,5 +770,15 @@ public final class DispatchWorker: Sendable {
             }
             w.endArray()
         }
+    }
+}
+
+/// A published task as dispatch keeps it: its latest feed message, and whether that state is final.
+struct PublishedTask: Sendable, Hashable {
+    var seq: Int64
+    var isFinal: Bool
+    init(_ task: PlanTask) {
+        seq = task.seq
+        isFinal = task.state.isFinal
     }
 }

@@ -177,8 +177,8 @@ public final class PlanWorker: Sendable {
             if snapshot == nil { s.persistedRuns.remove(id) } else { s.persistedRuns.insert(id) }
         }
         if clock != nil {
-            // Ended plans the book has forgotten (after its retention).
-            for id in s.persistedRuns.subtracting(s.book.runIDs) {
+            // Ended plans the book has just forgotten (after its retention), without a pass over every run.
+            for id in s.book.lastExpired where s.persistedRuns.contains(id) {
                 rows["run:\(id)"] = .some(nil)
                 s.persistedRuns.remove(id)
             }

@@ -234,6 +234,27 @@ enum PlanFixtures {
         #expect(try r.step("verify", by: M.sz, at: 1100).map(\.step) == ["verify", "move"])
     }
 
+    /// `advance` skips the ticks before the next deadline (idle cost), yet sees every change made between ticks.
+    @Test func ticksBetweenDeadlinesSeeChangesMadeMeanwhile() throws {
+        var r = Run()
+        _ = r.gauge(2.6, at: 0)  // verify due 900 s, report 1,800 s; written (3,600 s) waits for report
+        #expect(r.book.advance(to: M.time(10)).isEmpty)  // next deadline: 900 s
+        // `written` becomes ready between two ticks, already past its due time: the next tick sees it.
+        _ = try r.step("verify", at: 20)
+        _ = try r.step("report", at: 4000)
+        #expect(r.book.advance(to: M.time(4001)).map(\.step) == ["written", "move"])
+        #expect(r.book.advance(to: M.time(4002)).isEmpty)
+        // Expiry after the retention is reported once, for the worker to delete the stored run.
+        _ = r.close(at: 5000)
+        #expect(r.book.advance(to: M.time(5001)).isEmpty)
+        #expect(r.book.lastExpired.isEmpty)
+        #expect(r.book.advance(to: M.time(5000 + 86_400)).isEmpty)
+        #expect(r.book.lastExpired == ["inc-1"])
+        #expect(r.book.task("t-inc-1-verify") == nil)
+        #expect(r.book.advance(to: M.time(5001 + 86_400)).isEmpty)
+        #expect(r.book.lastExpired.isEmpty)
+    }
+
     @Test func acknowledgedButNotDoneGoesOverdue() throws {
         var r = Run()
         _ = r.gauge(2.6, at: 0)
