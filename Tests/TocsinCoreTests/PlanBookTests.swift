@@ -365,6 +365,27 @@ enum PlanFixtures {
         #expect(try r.book.snapshot() == restored.snapshot())
     }
 
+    /// The rows the plan worker stores (the header and one per run, written by hand in the `Codable` form)
+    /// restore the very same book: overdue, escalated, acknowledged by, waiting and closed runs included.
+    @Test func incrementalSnapshotsRestoreTheSameBook() throws {
+        var r = Run()
+        _ = r.gauge(2.6, at: 0)
+        _ = try r.step("report", at: 100)
+        _ = try r.step("verify", .acknowledged, at: 200)
+        _ = r.gauge(3.1, at: 300)
+        _ = r.book.advance(to: M.time(1000))  // verify overdue, escalated
+        func restore(_ book: PlanBook) throws -> PlanBook {
+            let row = try #require(try book.runSnapshot("inc-1"))
+            return try PlanBook(plans: PlanFixtures.plans, header: try book.headerSnapshot(), runs: [row])
+        }
+        let open = try restore(r.book)
+        #expect(open.state == r.book.state)
+        #expect(open.openTasks.contains { $0.state == .overdue && $0.escalated && $0.by == M.shatou })
+        _ = r.close(at: 2000)
+        #expect(try restore(r.book).state == r.book.state)
+        #expect(try r.book.runSnapshot("inc-2") == nil)
+    }
+
     @Test func recordedSeqIsKept() throws {
         var r = Run()
         let tasks = r.gauge(2.6, at: 0)

@@ -293,6 +293,28 @@ import TocsinCore
         }
     }
 
+    /// The rows dispatch stores (the header and one per thread, written by hand in the `Codable` form) restore
+    /// the very same book: every field, the optional ones set (acknowledged, escalated, closed) or not.
+    @Test func incrementalSnapshotsRestoreTheSameBook() throws {
+        var p = IncidentPipeline()
+        let first = try requireFirst(p.feed(M.event("a", "report.fire")))
+        _ = p.tick(M.time(300))  // escalated to the district
+        _ = p.feed(M.event("b", "report.fire", at: 400, values: ["injured": 3]))
+        let far = GeoPoint(lat: M.here.lat + 0.2, lon: M.here.lon + 0.2)
+        let other = try requireFirst(p.feed(M.event("c", "report.collapse", at: 450, far)))
+        try p.book.acknowledge(other.id, by: M.futian, at: M.time(460))
+        _ = p.close(first.incident, at: M.time(500))
+        let ids = p.book.state.threads.map(\.incident.id)
+        #expect(ids.count == 2)
+        let rows = try ids.map { try #require(try p.book.threadSnapshot($0)) }
+        let restored = try WarningBook(
+            catalog: ShippedCatalog.catalog, header: try p.book.headerSnapshot(), threads: rows)
+        #expect(restored.state == p.book.state)
+        #expect(restored.state.threads.contains { $0.closedAt != nil && $0.escalatedLevel == .district })
+        #expect(restored.state.threads.contains { $0.warnings.last?.acknowledgedBy == M.futian })
+        #expect(restored.nextSeq == p.book.nextSeq)
+    }
+
     // MARK: Sequence numbers and texts
 
     @Test func oneCounterNumbersTheFeed() throws {
