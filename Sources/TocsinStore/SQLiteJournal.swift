@@ -322,10 +322,13 @@ final class Checkpointer: @unchecked Sendable {
         done.signal()
     }
 
+    /// Stops the thread after a last checkpoint; stopping again does nothing.
     func stop() {
         lock.lock()
+        let already = stopping
         stopping = true
         lock.unlock()
+        guard !already else { return }
         wake.signal()
         done.wait()
     }

@@ -68,7 +68,7 @@ public final class ClassifyWorker: Sendable {
     /// Opens the stores, restores the incidents and binds/connects the sockets.
     public init(context: Context, endpoints: Endpoints, journalPath: String, storePath: String, sync: SyncMode,
                 catalog: Catalog, areas: AreaTree, logger: Logger) throws {
-        let store = try WorkerStore(path: storePath, sync: sync)
+        let store = try WorkerStore(path: storePath, sync: sync, owner: true)
         let rows = try store.loadState()
         var incidents: [Incident] = []
         for (key, value) in rows where key.hasPrefix("inc:") {

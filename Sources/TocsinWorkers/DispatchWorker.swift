@@ -139,7 +139,7 @@ public final class DispatchWorker: Sendable {
     public init(context: Context, endpoints: Endpoints, dataPath: String, config: TocsinConfiguration,
                 security: ServerSecurity?, logger: Logger, zapDenied: @escaping @Sendable () -> Int = { 0 }) throws {
         let sync: SyncMode = config.durability == .full ? .full : .normal
-        let store = try WorkerStore(path: dataPath + "/dispatch.sqlite", sync: sync)
+        let store = try WorkerStore(path: dataPath + "/dispatch.sqlite", sync: sync, owner: true)
         let classify = try WorkerStore(path: dataPath + "/classify.sqlite", sync: sync)
         let plan = try WorkerStore(path: dataPath + "/plan.sqlite", sync: sync)
         let journal = try JournalReader(path: dataPath + "/journal.sqlite")

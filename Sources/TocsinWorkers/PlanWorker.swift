@@ -61,7 +61,7 @@ public final class PlanWorker: Sendable {
 
     public init(context: Context, endpoints: Endpoints, dataPath: String, plans: [String: ResponsePlan],
                 sync: SyncMode, logger: Logger) throws {
-        let store = try WorkerStore(path: dataPath + "/plan.sqlite", sync: sync)
+        let store = try WorkerStore(path: dataPath + "/plan.sqlite", sync: sync, owner: true)
         let feed = try WorkerStore(path: dataPath + "/dispatch.sqlite", sync: sync)
         let rows = try store.loadState()
         let runRows = rows.filter { $0.key.hasPrefix("run:") }

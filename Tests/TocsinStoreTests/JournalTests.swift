@@ -136,6 +136,30 @@ import TocsinTesting
         #expect(try journal.read(after: 7990, limit: 100).count == 10)
         try journal.close()
     }
+
+    /// A worker's own store does not checkpoint inside its commits (`wal_autocheckpoint = 0`): its checkpointer
+    /// thread copies the WAL into the database.
+    @Test func workerStoreOwnerCheckpointsOffItsThread() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { Fixtures.removeTemporary(dir) }
+        let path = dir + "/dispatch.sqlite"
+        let store = try WorkerStore(path: path, sync: .normal, owner: true)
+        let body = [UInt8](repeating: UInt8(ascii: "y"), count: 1000)
+        for batch in 0..<8 {
+            try store.commit(offsets: ["in": Int64(batch)], state: ["row:\(batch)": body],
+                             outbox: (0..<1000).map { _ in ("t", body) })
+        }
+        func size(_ p: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? Int) ?? 0 }
+        var copied = false
+        for _ in 0..<100 where !copied {
+            copied = size(path) > 4 << 20
+            if !copied { usleep(50_000) }
+        }
+        #expect(copied, "database \(size(path)) bytes, WAL \(size(path + "-wal")) bytes")
+        #expect(try store.outbox(after: 7990).count == 10)
+        try store.close()
+        try store.close()  // closing twice is harmless
+    }
 }
 
 import Foundation
