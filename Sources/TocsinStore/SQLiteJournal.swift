@@ -311,10 +311,17 @@ final class Checkpointer: @unchecked Sendable {
     }
 
     private func run() {
+        // The WAL keeps its size after a checkpoint (SQLite rewinds it at the next commit): checkpoint only when it
+        // was written since the last one, so that an idle store costs one `stat` per wake-up.
+        var checkedWrite: timespec?
         while !isStopping {
             _ = wake.wait(timeout: .now() + .milliseconds(100))
-            let size = (try? FileManager.default.attributesOfItem(atPath: walPath)[.size] as? Int) ?? 0
-            if size > 4 << 20 || (isStopping && size > 0) {
+            var st = stat()
+            guard stat(walPath, &st) == 0 else { continue }
+            let written = st.st_mtim
+            let changed = checkedWrite.map { $0.tv_sec != written.tv_sec || $0.tv_nsec != written.tv_nsec } ?? true
+            if changed && (st.st_size > 4 << 20 || (isStopping && st.st_size > 0)) {
+                checkedWrite = written
                 _ = try? db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
             }
         }
