@@ -396,7 +396,7 @@ extension PlanRun {
         for r in tasks {
             w.beginObject()
             w.key("task")
-            r.task.writeCodableJSON(into: &w)
+            r.task.write(to: &w, codableForm: true)
             w.field("tier", r.tier.rawValue)
             w.key("after")
             w.beginArray()
@@ -408,33 +408,6 @@ extension PlanRun {
             w.endObject()
         }
         w.endArray()
-        w.endObject()
-    }
-}
-
-extension PlanTask {
-    /// Writes the task exactly as its `Codable` conformance encodes it (not the wire form of `write(to:)`).
-    func writeCodableJSON(into w: inout JSONWriter) {
-        w.beginObject()
-        w.field("id", id)
-        w.field("seq", Int(seq))
-        w.field("plan", plan)
-        w.field("incident", incident)
-        w.field("step", step)
-        w.field("action", action)
-        w.field("level", level.rawValue)
-        w.field("owner", owner.rawValue)
-        w.field("area", area.rawValue)
-        w.key("due")
-        due.writeCodableJSON(into: &w)
-        w.field("state", state.rawValue)
-        w.field("status", status.rawValue)
-        w.field("escalated", escalated)
-        if let updated {
-            w.key("updated")
-            updated.writeCodableJSON(into: &w)
-        }
-        if let by { w.field("by", by.rawValue) }
         w.endObject()
     }
 }

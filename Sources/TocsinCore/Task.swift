@@ -98,7 +98,19 @@ public typealias TaskDecodingError = WarningDecodingError
 extension PlanTask {
     /// Writes the task as one JSON object with exactly the field names of PROTOCOL.md's Task, in its order,
     /// times in RFC 3339 (UTC); then the extension fields (`escalated`, `updated`, and `by` when set).
-    public func write(to w: inout JSONWriter) {
+    public func write(to w: inout JSONWriter) { write(to: &w, codableForm: false) }
+
+    /// `codableForm`: exactly as the `Codable` conformance encodes it (times as `{"micros": N}`), the form of the
+    /// stored snapshots (`PlanBook.runSnapshot`); otherwise the wire form.
+    func write(to w: inout JSONWriter, codableForm: Bool) {
+        func time(_ key: String, _ t: Timestamp) {
+            if codableForm {
+                w.key(key)
+                t.writeCodableJSON(into: &w)
+            } else {
+                w.field(key, t.rfc3339)
+            }
+        }
         w.beginObject()
         w.field("id", id)
         w.field("seq", Int(seq))
@@ -109,11 +121,11 @@ extension PlanTask {
         w.field("level", level.rawValue)
         w.field("owner", owner.rawValue)
         w.field("area", area.rawValue)
-        w.field("due", due.rfc3339)
+        time("due", due)
         w.field("state", state.rawValue)
         w.field("status", status.rawValue)
         w.field("escalated", escalated)
-        if let updated { w.field("updated", updated.rfc3339) }
+        if let updated { time("updated", updated) }
         if let by { w.field("by", by.rawValue) }
         w.endObject()
     }

@@ -182,7 +182,19 @@ public struct WarningDecodingError: Error, Sendable, Hashable, CustomStringConve
 extension Warning {
     /// Writes the warning as one JSON object with exactly the field names of PROTOCOL.md's Warning table, in its
     /// order, times in RFC 3339 (UTC); then the extension fields, only when set.
-    public func write(to w: inout JSONWriter) {
+    public func write(to w: inout JSONWriter) { write(to: &w, codableForm: false) }
+
+    /// `codableForm`: exactly as the `Codable` conformance encodes it (no `color`, times as `{"micros": N}`), the
+    /// form of the stored snapshots (`WarningBook.threadSnapshot`); otherwise the wire form.
+    func write(to w: inout JSONWriter, codableForm: Bool) {
+        func time(_ key: String, _ t: Timestamp) {
+            if codableForm {
+                w.key(key)
+                t.writeCodableJSON(into: &w)
+            } else {
+                w.field(key, t.rfc3339)
+            }
+        }
         w.beginObject()
         w.field("id", id)
         w.field("seq", Int(seq))
@@ -194,7 +206,7 @@ extension Warning {
         w.endArray()
         w.field("status", status.rawValue)
         w.field("tier", tier.rawValue)
-        w.field("color", color)
+        if !codableForm { w.field("color", color) }
         w.field("category", category.rawValue)
         w.key("capCategory")
         w.beginArray()
@@ -212,12 +224,12 @@ extension Warning {
         w.field("lon", location.lon)
         w.field("radiusM", location.radiusM)
         w.endObject()
-        w.field("sent", sent.rfc3339)
+        time("sent", sent)
         w.key("evidence")
         w.beginObject()
         w.field("events", evidence.events)
-        w.field("first", evidence.first.rfc3339)
-        w.field("last", evidence.last.rfc3339)
+        time("first", evidence.first)
+        time("last", evidence.last)
         w.key("sample")
         w.beginArray()
         for s in evidence.sample { w.value(s) }
@@ -225,7 +237,7 @@ extension Warning {
         w.endObject()
         w.field("escalated", escalated)
         if let acknowledgedBy { w.field("acknowledgedBy", acknowledgedBy.rawValue) }
-        if let acknowledgedAt { w.field("acknowledgedAt", acknowledgedAt.rfc3339) }
+        if let acknowledgedAt { time("acknowledgedAt", acknowledgedAt) }
         w.endObject()
     }
 

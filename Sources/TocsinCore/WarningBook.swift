@@ -443,67 +443,12 @@ extension WarningThread {
         incident.writeCodableJSON(into: &w)
         w.key("warnings")
         w.beginArray()
-        for warning in warnings { warning.writeCodableJSON(into: &w) }
+        for warning in warnings { warning.write(to: &w, codableForm: true) }
         w.endArray()
         if let escalatedLevel { w.field("escalatedLevel", escalatedLevel.rawValue) }
         if let closedAt {
             w.key("closedAt")
             closedAt.writeCodableJSON(into: &w)
-        }
-        w.endObject()
-    }
-}
-
-extension Warning {
-    /// Writes the warning exactly as its `Codable` conformance encodes it (not the wire form of `write(to:)`).
-    func writeCodableJSON(into w: inout JSONWriter) {
-        w.beginObject()
-        w.field("id", id)
-        w.field("seq", Int(seq))
-        w.field("incident", incident)
-        w.field("msgType", msgType.rawValue)
-        w.key("references")
-        w.beginArray()
-        for r in references { w.value(r) }
-        w.endArray()
-        w.field("status", status.rawValue)
-        w.field("tier", tier.rawValue)
-        w.field("category", category.rawValue)
-        w.key("capCategory")
-        w.beginArray()
-        for c in capCategory { w.value(c.rawValue) }
-        w.endArray()
-        w.field("event", event)
-        w.field("headline", headline)
-        w.field("instruction", instruction)
-        w.field("area", area.rawValue)
-        w.field("level", level.rawValue)
-        w.field("owner", owner.rawValue)
-        w.key("location")
-        w.beginObject()
-        w.field("lat", location.lat)
-        w.field("lon", location.lon)
-        w.field("radiusM", location.radiusM)
-        w.endObject()
-        w.key("sent")
-        sent.writeCodableJSON(into: &w)
-        w.key("evidence")
-        w.beginObject()
-        w.field("events", evidence.events)
-        w.key("first")
-        evidence.first.writeCodableJSON(into: &w)
-        w.key("last")
-        evidence.last.writeCodableJSON(into: &w)
-        w.key("sample")
-        w.beginArray()
-        for id in evidence.sample { w.value(id) }
-        w.endArray()
-        w.endObject()
-        w.field("escalated", escalated)
-        if let acknowledgedBy { w.field("acknowledgedBy", acknowledgedBy.rawValue) }
-        if let acknowledgedAt {
-            w.key("acknowledgedAt")
-            acknowledgedAt.writeCodableJSON(into: &w)
         }
         w.endObject()
     }

@@ -114,6 +114,17 @@ import TocsinTesting
 }
 
 @Suite struct CheckpointTests {
+    /// Waits up to 5 s for the database file to hold more than 4 MiB: what only a checkpoint copies there.
+    func expectCheckpointed(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        func size(_ p: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? Int) ?? 0 }
+        var copied = false
+        for _ in 0..<100 where !copied {
+            copied = size(path) > 4 << 20
+            if !copied { usleep(50_000) }
+        }
+        #expect(copied, "database \(size(path)) bytes, WAL \(size(path + "-wal")) bytes", sourceLocation: sourceLocation)
+    }
+
     /// The ingest thread never checkpoints; the journal's own checkpointer copies the WAL into the database.
     @Test func walIsCheckpointedOffTheWriterThread() throws {
         let dir = Fixtures.temporaryDirectory()
@@ -126,13 +137,7 @@ import TocsinTesting
                 JournalEntry(source: "sz", eventID: "c-\(batch)-\($0)", status: .actual, payload: payload)
             })
         }
-        func size(_ p: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? Int) ?? 0 }
-        var copied = false
-        for _ in 0..<100 where !copied {
-            copied = size(path) > 4 << 20
-            if !copied { usleep(50_000) }
-        }
-        #expect(copied, "database \(size(path)) bytes, WAL \(size(path + "-wal")) bytes")
+        expectCheckpointed(path)
         #expect(try journal.read(after: 7990, limit: 100).count == 10)
         try journal.close()
     }
@@ -149,13 +154,7 @@ import TocsinTesting
             try store.commit(offsets: ["in": Int64(batch)], state: ["row:\(batch)": body],
                              outbox: (0..<1000).map { _ in ("t", body) })
         }
-        func size(_ p: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? Int) ?? 0 }
-        var copied = false
-        for _ in 0..<100 where !copied {
-            copied = size(path) > 4 << 20
-            if !copied { usleep(50_000) }
-        }
-        #expect(copied, "database \(size(path)) bytes, WAL \(size(path + "-wal")) bytes")
+        expectCheckpointed(path)
         #expect(try store.outbox(after: 7990).count == 10)
         try store.close()
         try store.close()  // closing twice is harmless
