@@ -334,6 +334,18 @@ extension Timestamp {
     }
 }
 
+extension JSONWriter {
+    /// A time field: RFC 3339 in the wire form, `{"micros": N}` in the `Codable` form.
+    mutating func field(_ key: String, _ t: Timestamp, codableForm: Bool) {
+        if codableForm {
+            self.key(key)
+            t.writeCodableJSON(into: &self)
+        } else {
+            field(key, t.rfc3339)
+        }
+    }
+}
+
 extension GeoPoint {
     /// `{"lat": x, "lon": y}`, as `Codable` encodes it.
     public func writeCodableJSON(into w: inout JSONWriter) {

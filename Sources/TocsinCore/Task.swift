@@ -103,14 +103,6 @@ extension PlanTask {
     /// `codableForm`: exactly as the `Codable` conformance encodes it (times as `{"micros": N}`), the form of the
     /// stored snapshots (`PlanBook.runSnapshot`); otherwise the wire form.
     func write(to w: inout JSONWriter, codableForm: Bool) {
-        func time(_ key: String, _ t: Timestamp) {
-            if codableForm {
-                w.key(key)
-                t.writeCodableJSON(into: &w)
-            } else {
-                w.field(key, t.rfc3339)
-            }
-        }
         w.beginObject()
         w.field("id", id)
         w.field("seq", Int(seq))
@@ -121,11 +113,11 @@ extension PlanTask {
         w.field("level", level.rawValue)
         w.field("owner", owner.rawValue)
         w.field("area", area.rawValue)
-        time("due", due)
+        w.field("due", due, codableForm: codableForm)
         w.field("state", state.rawValue)
         w.field("status", status.rawValue)
         w.field("escalated", escalated)
-        if let updated { time("updated", updated) }
+        if let updated { w.field("updated", updated, codableForm: codableForm) }
         if let by { w.field("by", by.rawValue) }
         w.endObject()
     }

@@ -187,14 +187,6 @@ extension Warning {
     /// `codableForm`: exactly as the `Codable` conformance encodes it (no `color`, times as `{"micros": N}`), the
     /// form of the stored snapshots (`WarningBook.threadSnapshot`); otherwise the wire form.
     func write(to w: inout JSONWriter, codableForm: Bool) {
-        func time(_ key: String, _ t: Timestamp) {
-            if codableForm {
-                w.key(key)
-                t.writeCodableJSON(into: &w)
-            } else {
-                w.field(key, t.rfc3339)
-            }
-        }
         w.beginObject()
         w.field("id", id)
         w.field("seq", Int(seq))
@@ -224,12 +216,12 @@ extension Warning {
         w.field("lon", location.lon)
         w.field("radiusM", location.radiusM)
         w.endObject()
-        time("sent", sent)
+        w.field("sent", sent, codableForm: codableForm)
         w.key("evidence")
         w.beginObject()
         w.field("events", evidence.events)
-        time("first", evidence.first)
-        time("last", evidence.last)
+        w.field("first", evidence.first, codableForm: codableForm)
+        w.field("last", evidence.last, codableForm: codableForm)
         w.key("sample")
         w.beginArray()
         for s in evidence.sample { w.value(s) }
@@ -237,7 +229,7 @@ extension Warning {
         w.endObject()
         w.field("escalated", escalated)
         if let acknowledgedBy { w.field("acknowledgedBy", acknowledgedBy.rawValue) }
-        if let acknowledgedAt { time("acknowledgedAt", acknowledgedAt) }
+        if let acknowledgedAt { w.field("acknowledgedAt", acknowledgedAt, codableForm: codableForm) }
         w.endObject()
     }
 
