@@ -72,10 +72,8 @@ public final class DispatchWorker: Sendable {
         var planOffset: Int64
         var now: Timestamp?
         var counters: [String: Int64]
-        /// Where the latest published state of every task is on the feed, by id (rebuilt from the feed at start).
-        /// Its body is read back from the store when a `step` or `active` needs it: a full `PlanTask` per task
-        /// here cost about 1.5 KB per warned incident.
-        var tasks: [String: PublishedTask] = [:]
+        /// Where the latest published state of every task is on the feed (rebuilt from the feed at start).
+        var tasks = PublishedTasks()
         /// Incidents whose warning thread changed since the last commit, and those stored as rows.
         var touched = Set<String>()
         var persistedThreads = Set<String>()
@@ -201,10 +199,12 @@ public final class DispatchWorker: Sendable {
                 let batch = try store.outbox(after: after, limit: 10_000)
                 guard let last = batch.last else { break }
                 for m in batch where m.topic.contains("/task/") {
-                    if let t = try? PlanTask(json: m.body) { state.tasks[t.id] = PublishedTask(t) }
+                    if let t = try? PlanTask(json: m.body) { state.tasks.record(t) }
                 }
                 after = last.seq
             }
+            // Tasks of incidents the book has let go (after their retention) are not kept.
+            state.tasks.retain { !book.warnings(ofIncident: $0).isEmpty }
         } catch {
             sockets.closeAll()
             throw error
@@ -320,7 +320,7 @@ public final class DispatchWorker: Sendable {
                     s.logger.error("dispatch: plan outbox message \(m.seq) is not a task: \(error)")
                 }
             }
-            for t in tasks { s.tasks[t.id] = PublishedTask(t) }
+            for t in tasks { s.tasks.record(t) }
             s.counters["tasks", default: 0] += Int64(tasks.count)
             try commit(s, messages: tasks.map { ($0.topic, $0.json, $0.seq) }, offsets: [
                 "plan": last.seq, "count.tasks": s.counters["tasks"] ?? 0,
@@ -353,6 +353,7 @@ public final class DispatchWorker: Sendable {
                     s.clockMoved = true
                     let escalated = s.book.advance(to: t, timeouts: s.config.acknowledgeTimeout)
                     s.expired.formUnion(s.book.lastExpired)
+                    for id in s.book.lastExpired { s.tasks.forget(incident: id) }
                     for w in escalated { s.touched.insert(w.incident) }
                     escalations += escalated.count
                     warnings += escalated
@@ -516,7 +517,7 @@ public final class DispatchWorker: Sendable {
             w.endArray()
             w.key("tasks")
             w.beginArray()
-            for seq in s.tasks.values.compactMap({ $0.isFinal ? nil : $0.seq }).sorted() {
+            for seq in s.tasks.openSeqs {
                 guard let m = try? s.store.outboxMessage(seq), m.topic.hasPrefix(prefix) else { continue }
                 w.raw(m.body)
             }
@@ -626,7 +627,7 @@ public final class DispatchWorker: Sendable {
         guard let state = TaskState(rawValue: stateText), state == .acknowledged || state == .done else {
             throw CommandError("state: expected acknowledged or done, got \"\(stateText)\"")
         }
-        guard let entry = s.tasks[id] else { throw CommandError("unknown task \"\(id)\"", code: .notFound) }
+        guard let entry = s.tasks.entry(id) else { throw CommandError("unknown task \"\(id)\"", code: .notFound) }
         let task: PlanTask
         do {
             guard let m = try s.store.outboxMessage(entry.seq) else { throw CommandError("feed message \(entry.seq) is gone") }
@@ -773,12 +774,3 @@ public final class DispatchWorker: Sendable {
     }
 }
 
-/// A published task as dispatch keeps it: its latest feed message, and whether that state is final.
-struct PublishedTask: Sendable, Hashable {
-    var seq: Int64
-    var isFinal: Bool
-    init(_ task: PlanTask) {
-        seq = task.seq
-        isFinal = task.state.isFinal
-    }
-}
