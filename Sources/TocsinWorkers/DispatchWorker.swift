@@ -103,7 +103,6 @@ public final class DispatchWorker: Sendable {
         var unsent: [[[UInt8]]] = []
         /// True once the worker is asked to stop: long catch-ups end at the next batch.
         var stopping: @Sendable () -> Bool = { false }
-        let decoder = JSONDecoder()
         /// From an event's observed time to its warning on the feed (live `actual` traffic only).
         let eventToWarning = Timer(label: "tocsin_event_to_warning_seconds")
 
@@ -338,7 +337,7 @@ public final class DispatchWorker: Sendable {
             for m in batch {
                 switch m.topic {
                 case "change":
-                    let record = try s.decoder.decode(ChangeRecord.self, from: Data(m.body))
+                    let record = try ChangeRecord(json: m.body)
                     let change = record.change
                     if let t = record.now, s.now.map({ t > $0 }) ?? true { s.now = t }
                     let at = max(s.now ?? change.incident.lastTime, change.incident.lastTime)

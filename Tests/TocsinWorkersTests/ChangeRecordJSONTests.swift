@@ -37,6 +37,26 @@ import TocsinTesting
         return out
     }
 
+    /// Dispatch's reader refuses what is not a change record, saying what is wrong.
+    @Test func readerRefusesMalformedRecords() throws {
+        let good = String(decoding: ChangeRecord(now: nil, change: Self.changes()[0]).json, as: UTF8.self)
+        for (bad, message) in [
+            ("{}", "change: required"),
+            (good.replacingOccurrences(of: #"{"opened":{}}"#, with: #"{"reopened":{}}"#), "kind: unknown reopened"),
+            (good.replacingOccurrences(of: #""isOpen":true"#, with: #""isOpen":1"#), "isOpen: expected a boolean"),
+            (good.replacingOccurrences(of: #""eventCount":"#, with: #""events":"#), "eventCount: expected a number"),
+        ] {
+            #expect(bad != good || bad == "{}")
+            #expect(throws: IncidentStateError.self, "\(message)") { try ChangeRecord(json: Array(bad.utf8)) }
+            do {
+                _ = try ChangeRecord(json: Array(bad.utf8))
+            } catch {
+                #expect("\(error)" == message)
+            }
+        }
+        #expect(throws: (any Error).self) { try ChangeRecord(json: Array("not json".utf8)) }
+    }
+
     @Test func handWrittenRecordsDecodeToTheSameChange() throws {
         let all = Self.changes()
         #expect(all.contains { if case .opened = $0.kind { $0.incident.tier == nil } else { false } })
@@ -54,6 +74,11 @@ import TocsinTesting
                 // The same value as the synthesized encoder's form.
                 let reference = try JSONDecoder().decode(ChangeRecord.self, from: JSONEncoder().encode(record))
                 #expect(reference.change == decoded.change)
+                // Dispatch's own reader gives the same, from the hand-written form and from the encoder's.
+                let fast = try ChangeRecord(json: record.json)
+                #expect(fast.now == now, "change \(i)")
+                #expect(fast.change == change, "change \(i)")
+                #expect(try ChangeRecord(json: Array(JSONEncoder().encode(record))).change == change)
             }
         }
     }
