@@ -24,25 +24,44 @@ public struct PlanError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// One task of a plan run, with what the book needs beyond the wire fields.
-struct TaskRecord: Sendable, Hashable, Codable {
-    var task: PlanTask
-    /// The response level that added the step.
-    var tier: Tier
-    /// Step ids that must be done first.
+/// One task of a plan run, compactly: what the run has in common (incident, plan, status) and what can be derived
+/// (the id, the owner) is not kept per task; `PlanRun.task(_:)` rebuilds the `PlanTask`. A full `PlanTask` per
+/// step, with an id and an owner string of its own and an index entry, made a warned incident's plan cost about
+/// 3 KB of memory.
+struct TaskRecord: Sendable, Hashable {
+    /// The step's id, action and predecessors: the plan's own strings, shared.
+    var step: String
+    var action: String
     var after: [String]
     var onOverdue: OverdueAction
+    /// The response level that added the step.
+    var tier: Tier
+    /// The incident's area as of the warning that activated the step.
+    var area: AreaPath
+    /// The owning level (above the step's own once escalated); the owner is `area`'s ancestor at it.
+    var level: Level
+    var due: Timestamp
+    var state: TaskState
+    var escalated: Bool
+    var updated: Timestamp?
+    var by: AreaPath?
+    /// The feed `seq` recorded with `recordSeq`, else 0.
+    var seq: Int64
     /// Not yet ready: some `after` step is not done. Waiting tasks are not published.
     var waiting: Bool
     /// It went overdue once; it never does again.
     var wentOverdue: Bool
+
+    var owner: AreaPath { area.ancestor(at: level) }
 }
 
 /// The plan of one incident: activated by its first warning, upgraded by higher tiers, ended by its cancel.
-struct PlanRun: Sendable, Hashable, Codable {
+struct PlanRun: Sendable, Hashable {
     var incident: String
     /// The plan's id (its incident type).
     var plan: String
+    /// The status of the warnings that activated it (the drill fence: every task carries it).
+    var status: Status
     /// The highest response level activated so far.
     var tier: Tier
     /// Activation order, for stable output.
@@ -54,10 +73,68 @@ struct PlanRun: Sendable, Hashable, Codable {
 
     func isDone(step: String) -> Bool {
         // A predecessor the run does not have (a plan edited between snapshot and restore) does not block.
-        tasks.first { $0.task.step == step }.map { $0.task.state == .done } ?? true
+        tasks.first { $0.step == step }.map { $0.state == .done } ?? true
     }
 
     func pending(_ record: TaskRecord) -> [String] { record.after.filter { !isDone(step: $0) } }
+
+    func position(ofStep step: String) -> Int? { tasks.firstIndex { $0.step == step } }
+
+    /// The task as published.
+    func task(_ r: TaskRecord) -> PlanTask {
+        PlanTask(
+            id: PlanTask.id(incident: incident, step: r.step), seq: r.seq, plan: plan, incident: incident,
+            step: r.step, action: r.action, level: r.level, owner: r.owner, area: r.area, due: r.due, state: r.state,
+            status: status, escalated: r.escalated, updated: r.updated, by: r.by)
+    }
+}
+
+extension PlanRun: Codable {
+    /// The stored form of a task: the full `PlanTask` and the book's fields, as before the records were compacted,
+    /// so that stored runs read the same either way.
+    private struct StoredTask: Codable {
+        var task: PlanTask
+        var tier: Tier
+        var after: [String]
+        var onOverdue: OverdueAction
+        var waiting: Bool
+        var wentOverdue: Bool
+    }
+
+    private enum CodingKeys: String, CodingKey { case incident, plan, status, tier, number, closedAt, tasks }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        incident = try c.decode(String.self, forKey: .incident)
+        plan = try c.decode(String.self, forKey: .plan)
+        tier = try c.decode(Tier.self, forKey: .tier)
+        number = try c.decode(Int64.self, forKey: .number)
+        closedAt = try c.decodeIfPresent(Timestamp.self, forKey: .closedAt)
+        let stored = try c.decode([StoredTask].self, forKey: .tasks)
+        // `status` was added to the stored run later: before, each task carried it.
+        status = try c.decodeIfPresent(Status.self, forKey: .status) ?? stored.first?.task.status ?? .actual
+        tasks = stored.map { s in
+            TaskRecord(
+                step: s.task.step, action: s.task.action, after: s.after, onOverdue: s.onOverdue, tier: s.tier,
+                area: s.task.area, level: s.task.level, due: s.task.due, state: s.task.state, escalated: s.task.escalated,
+                updated: s.task.updated, by: s.task.by, seq: s.task.seq, waiting: s.waiting, wentOverdue: s.wentOverdue)
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(incident, forKey: .incident)
+        try c.encode(plan, forKey: .plan)
+        try c.encode(status, forKey: .status)
+        try c.encode(tier, forKey: .tier)
+        try c.encode(number, forKey: .number)
+        try c.encodeIfPresent(closedAt, forKey: .closedAt)
+        try c.encode(
+            tasks.map {
+                StoredTask(task: task($0), tier: $0.tier, after: $0.after, onOverdue: $0.onOverdue, waiting: $0.waiting,
+                           wentOverdue: $0.wentOverdue)
+            }, forKey: .tasks)
+    }
 }
 
 /// The serialisable state of a `PlanBook`.
@@ -112,17 +189,12 @@ public struct PlanBook: Sendable {
     /// The incidents whose ended runs the last `advance` let go after their retention (their stored rows can go
     /// too).
     public private(set) var lastExpired: [String] = []
-    /// Task id -> incident id, for every task of a kept run.
-    private var index: [String: String] = [:]
 
     public init(plans: [String: ResponsePlan], retentionS: Double = 86_400, state: PlanBookState = PlanBookState()) {
         self.plans = plans
         self.retentionS = retentionS
         self.nextRunNumber = state.nextRunNumber
-        for run in state.runs {
-            runs[run.incident] = run
-            for r in run.tasks { index[r.task.id] = run.incident }
-        }
+        for run in state.runs { runs[run.incident] = run }
     }
 
     /// The state to snapshot.
@@ -185,20 +257,35 @@ public struct PlanBook: Sendable {
     /// plan order.
     public var openTasks: [PlanTask] {
         runs.values.filter { $0.closedAt == nil }.sorted { $0.number < $1.number }
-            .flatMap { $0.tasks.filter { !$0.waiting && !$0.task.state.isFinal }.map(\.task) }
+            .flatMap { run in run.tasks.filter { !$0.waiting && !$0.state.isFinal }.map(run.task) }
     }
 
     /// A published task of an open plan, or of one ended less than `retentionS` ago.
     public func task(_ id: String) -> PlanTask? {
-        guard let incident = index[id], let record = runs[incident]?.tasks.first(where: { $0.task.id == id }),
-            !record.waiting
-        else { return nil }
-        return record.task
+        guard let (incident, i) = locate(id), let run = runs[incident], !run.tasks[i].waiting else { return nil }
+        return run.task(run.tasks[i])
+    }
+
+    /// The incident and position of task `id` (`t-<incident id>-<step id>`) among the runs kept. Incident and
+    /// step ids may contain `-`: every split is tried.
+    private func locate(_ id: String) -> (incident: String, position: Int)? {
+        guard id.hasPrefix("t-") else { return nil }
+        let rest = id.utf8.dropFirst(2)
+        var from = rest.startIndex
+        while let dash = rest[from...].firstIndex(of: UInt8(ascii: "-")) {
+            let incident = String(id[rest.startIndex..<dash])
+            if let run = runs[incident], let i = run.position(ofStep: String(id[id.utf8.index(after: dash)...])) {
+                return (incident, i)
+            }
+            from = id.utf8.index(after: dash)
+        }
+        return nil
     }
 
     /// The published tasks of an incident, in plan order.
     public func tasks(ofIncident id: String) -> [PlanTask] {
-        runs[id]?.tasks.filter { !$0.waiting }.map(\.task) ?? []
+        guard let run = runs[id] else { return [] }
+        return run.tasks.filter { !$0.waiting }.map(run.task)
     }
 
     /// The response level activated for an open incident; nil when it has no running plan.
@@ -210,10 +297,8 @@ public struct PlanBook: Sendable {
     /// Records the feed `seq` under which a task was published, so that `openTasks` and `task(_:)` carry it.
     /// Optional: a dispatcher that keeps its own seqs need not call it.
     public mutating func recordSeq(_ seq: Int64, ofTask id: String) {
-        guard let incident = index[id], var run = runs[incident],
-            let i = run.tasks.firstIndex(where: { $0.task.id == id })
-        else { return }
-        run.tasks[i].task.seq = seq
+        guard let (incident, i) = locate(id), var run = runs[incident] else { return }
+        run.tasks[i].seq = seq
         runs[incident] = run
     }
 
@@ -225,10 +310,10 @@ public struct PlanBook: Sendable {
         if w.msgType == .cancel {
             guard var run = runs[w.incident], run.closedAt == nil else { return [] }
             var out: [PlanTask] = []
-            for i in run.tasks.indices where !run.tasks[i].task.state.isFinal {
-                run.tasks[i].task.state = .cancelled
-                run.tasks[i].task.updated = now
-                if !run.tasks[i].waiting { out.append(run.tasks[i].task) }
+            for i in run.tasks.indices where !run.tasks[i].state.isFinal {
+                run.tasks[i].state = .cancelled
+                run.tasks[i].updated = now
+                if !run.tasks[i].waiting { out.append(run.task(run.tasks[i])) }
             }
             run.closedAt = now
             runs[w.incident] = run
@@ -241,35 +326,32 @@ public struct PlanBook: Sendable {
             run = existing
             added = plan.steps(above: run.tier, upTo: w.tier)
         } else {
-            run = PlanRun(incident: w.incident, plan: plan.incidentType, tier: w.tier, number: nextRunNumber, tasks: [])
+            run = PlanRun(
+                incident: w.incident, plan: plan.incidentType, status: w.status, tier: w.tier, number: nextRunNumber,
+                tasks: [])
             nextRunNumber += 1
             added = plan.steps(upTo: w.tier)
         }
         run.tier = w.tier
         let first = run.tasks.count
         for (tier, step) in added {
-            let id = PlanTask.id(incident: w.incident, step: step.id)
             // A step id the run already has (a plan edited between snapshot and restore) is not added twice.
-            guard !run.tasks.contains(where: { $0.task.id == id }) else { continue }
+            guard run.position(ofStep: step.id) == nil else { continue }
             let level: Level
             switch step.owner {
             case .level(let l): level = l
             case .warning: level = w.level
             }
-            let task = PlanTask(
-                id: id, seq: 0, plan: plan.incidentType, incident: w.incident, step: step.id, action: step.action,
-                level: level, owner: w.area.ancestor(at: level), area: w.area, due: w.sent.adding(seconds: step.deadlineS),
-                state: .ready, status: w.status, escalated: false, updated: now, by: nil)
             run.tasks.append(
                 TaskRecord(
-                    task: task, tier: tier, after: step.after, onOverdue: step.onOverdue, waiting: true,
-                    wentOverdue: false))
-            index[id] = w.incident
+                    step: step.id, action: step.action, after: step.after, onOverdue: step.onOverdue, tier: tier,
+                    area: w.area, level: level, due: w.sent.adding(seconds: step.deadlineS), state: .ready,
+                    escalated: false, updated: now, by: nil, seq: 0, waiting: true, wentOverdue: false))
         }
         var out: [PlanTask] = []
         for i in first..<run.tasks.count where run.pending(run.tasks[i]).isEmpty {
             run.tasks[i].waiting = false
-            out.append(run.tasks[i].task)
+            out.append(run.task(run.tasks[i]))
         }
         runs[w.incident] = run
         return out
@@ -286,32 +368,30 @@ public struct PlanBook: Sendable {
         guard state == .acknowledged || state == .done else {
             throw PlanError(code: .badState, message: "state must be acknowledged or done, got \"\(state.rawValue)\"")
         }
-        guard let incident = index[taskID], var run = runs[incident],
-            let i = run.tasks.firstIndex(where: { $0.task.id == taskID })
-        else {
+        guard let (incident, i) = locate(taskID), var run = runs[incident] else {
             throw PlanError(code: .unknownTask, message: "unknown task \(JSONWriter.quoted(taskID))")
         }
         let record = run.tasks[i]
-        if record.task.state.isFinal {
-            throw PlanError(code: .finished, message: "task \(taskID) is \(record.task.state.rawValue)")
+        if record.state.isFinal {
+            throw PlanError(code: .finished, message: "task \(taskID) is \(record.state.rawValue)")
         }
         if record.waiting {
             let pending = run.pending(record).joined(separator: ", ")
             throw PlanError(code: .waiting, message: "task \(taskID) is waiting for \(pending)")
         }
-        guard record.task.owner.isWithin(by) else {
-            throw PlanError(code: .notOwner, message: "\(by) does not own task \(taskID) (owner \(record.task.owner))")
+        guard record.owner.isWithin(by) else {
+            throw PlanError(code: .notOwner, message: "\(by) does not own task \(taskID) (owner \(record.owner))")
         }
-        if state == .acknowledged && record.task.state == .acknowledged { return [] }
-        run.tasks[i].task.state = state
-        run.tasks[i].task.by = by
-        run.tasks[i].task.updated = now
-        var out = [run.tasks[i].task]
+        if state == .acknowledged && record.state == .acknowledged { return [] }
+        run.tasks[i].state = state
+        run.tasks[i].by = by
+        run.tasks[i].updated = now
+        var out = [run.task(run.tasks[i])]
         if state == .done {
             for j in run.tasks.indices where run.tasks[j].waiting && run.pending(run.tasks[j]).isEmpty {
                 run.tasks[j].waiting = false
-                run.tasks[j].task.updated = now
-                out.append(run.tasks[j].task)
+                run.tasks[j].updated = now
+                out.append(run.task(run.tasks[j]))
             }
         }
         runs[incident] = run
@@ -339,8 +419,8 @@ public struct PlanBook: Sendable {
             }
             // Fields read in place: copying a whole `TaskRecord` retains each of its strings.
             for i in run.tasks.indices
-            where !run.tasks[i].waiting && !run.tasks[i].wentOverdue && !run.tasks[i].task.state.isFinal {
-                let at = run.tasks[i].task.due
+            where !run.tasks[i].waiting && !run.tasks[i].wentOverdue && !run.tasks[i].state.isFinal {
+                let at = run.tasks[i].due
                 if at <= now {
                     due.append((at.micros, run.number, i, id))
                 } else {
@@ -348,10 +428,7 @@ public struct PlanBook: Sendable {
                 }
             }
         }
-        for id in expired {
-            for r in runs[id]?.tasks ?? [] { index[r.task.id] = nil }
-            runs[id] = nil
-        }
+        for id in expired { runs[id] = nil }
         lastExpired = expired
         due.sort { ($0.due, $0.number, $0.position) < ($1.due, $1.number, $1.position) }
         var out: [PlanTask] = []
@@ -360,18 +437,17 @@ public struct PlanBook: Sendable {
             var r = run.tasks[d.position]
             let level: Level =
                 switch r.onOverdue {
-                case .escalate: r.task.level.above ?? r.task.level
+                case .escalate: r.level.above ?? r.level
                 case .escalateAndNotifyCity: .city
                 }
-            r.task.state = .overdue
-            r.task.escalated = r.task.escalated || level > r.task.level
-            r.task.level = level
-            r.task.owner = r.task.area.ancestor(at: level)
-            r.task.updated = now
+            r.state = .overdue
+            r.escalated = r.escalated || level > r.level
+            r.level = level
+            r.updated = now
             r.wentOverdue = true
             run.tasks[d.position] = r
             runs[d.incident] = run
-            out.append(r.task)
+            out.append(run.task(r))
         }
         // A task that became ready, or went overdue, changes what is due: look again at the next tick then.
         nextCheck = out.isEmpty ? Timestamp(micros: earliest) : nil
@@ -385,6 +461,7 @@ extension PlanRun {
         w.beginObject()
         w.field("incident", incident)
         w.field("plan", plan)
+        w.field("status", status.rawValue)
         w.field("tier", tier.rawValue)
         w.field("number", Int(number))
         if let closedAt {
@@ -396,7 +473,7 @@ extension PlanRun {
         for r in tasks {
             w.beginObject()
             w.key("task")
-            r.task.write(to: &w, codableForm: true)
+            task(r).write(to: &w, codableForm: true)
             w.field("tier", r.tier.rawValue)
             w.key("after")
             w.beginArray()

@@ -384,6 +384,24 @@ enum PlanFixtures {
         _ = r.close(at: 2000)
         #expect(try restore(r.book).state == r.book.state)
         #expect(try r.book.runSnapshot("inc-2") == nil)
+        // Rows stored before runs carried their own status (each task carries it) read the same.
+        let row = String(decoding: try #require(try r.book.runSnapshot("inc-1")), as: UTF8.self)
+        let older = row.replacingOccurrences(of: #""plan":"flood","status":"actual","#, with: #""plan":"flood","#)
+        #expect(older != row)
+        let restored = try PlanBook(
+            plans: PlanFixtures.plans, header: try r.book.headerSnapshot(), runs: [Array(older.utf8)])
+        #expect(restored.state == r.book.state)
+    }
+
+    /// An exercise plan's tasks stay exercise tasks through a restore (the drill fence).
+    @Test func exercisePlansRestoreAsExercise() throws {
+        var r = Run()
+        let tasks = r.gauge(2.6, at: 0, status: .exercise)
+        #expect(!tasks.isEmpty && tasks.allSatisfy { $0.status == .exercise })
+        let row = try #require(try r.book.runSnapshot("inc-1"))
+        let restored = try PlanBook(plans: PlanFixtures.plans, header: try r.book.headerSnapshot(), runs: [row])
+        #expect(restored.openTasks.allSatisfy { $0.status == .exercise && $0.topic.hasPrefix("exercise/") })
+        #expect(restored.openTasks == r.book.openTasks)
     }
 
     @Test func recordedSeqIsKept() throws {
