@@ -29,24 +29,25 @@ public struct PlanError: Error, Sendable, Hashable, CustomStringConvertible {
 /// step, with an id and an owner string of its own and an index entry, made a warned incident's plan cost about
 /// 3 KB of memory.
 struct TaskRecord: Sendable, Hashable {
+    // Word-sized fields first, then the one-byte ones: 112 bytes a task instead of 144 in declaration order.
     /// The step's id, action and predecessors: the plan's own strings, shared.
     var step: String
     var action: String
+    /// The incident's area as of the warning that activated the step.
+    var area: AreaPath
     var after: [String]
+    var due: Timestamp
+    /// The feed `seq` recorded with `recordSeq`, else 0.
+    var seq: Int64
+    var updated: Timestamp?
+    var by: AreaPath?
     var onOverdue: OverdueAction
     /// The response level that added the step.
     var tier: Tier
-    /// The incident's area as of the warning that activated the step.
-    var area: AreaPath
     /// The owning level (above the step's own once escalated); the owner is `area`'s ancestor at it.
     var level: Level
-    var due: Timestamp
     var state: TaskState
     var escalated: Bool
-    var updated: Timestamp?
-    var by: AreaPath?
-    /// The feed `seq` recorded with `recordSeq`, else 0.
-    var seq: Int64
     /// Not yet ready: some `after` step is not done. Waiting tasks are not published.
     var waiting: Bool
     /// It went overdue once; it never does again.
@@ -115,9 +116,10 @@ extension PlanRun: Codable {
         status = try c.decodeIfPresent(Status.self, forKey: .status) ?? stored.first?.task.status ?? .actual
         tasks = stored.map { s in
             TaskRecord(
-                step: s.task.step, action: s.task.action, after: s.after, onOverdue: s.onOverdue, tier: s.tier,
-                area: s.task.area, level: s.task.level, due: s.task.due, state: s.task.state, escalated: s.task.escalated,
-                updated: s.task.updated, by: s.task.by, seq: s.task.seq, waiting: s.waiting, wentOverdue: s.wentOverdue)
+                step: s.task.step, action: s.task.action, area: s.task.area, after: s.after, due: s.task.due,
+                seq: s.task.seq, updated: s.task.updated, by: s.task.by, onOverdue: s.onOverdue, tier: s.tier,
+                level: s.task.level, state: s.task.state, escalated: s.task.escalated, waiting: s.waiting,
+                wentOverdue: s.wentOverdue)
         }
     }
 
@@ -344,9 +346,9 @@ public struct PlanBook: Sendable {
             }
             run.tasks.append(
                 TaskRecord(
-                    step: step.id, action: step.action, after: step.after, onOverdue: step.onOverdue, tier: tier,
-                    area: w.area, level: level, due: w.sent.adding(seconds: step.deadlineS), state: .ready,
-                    escalated: false, updated: now, by: nil, seq: 0, waiting: true, wentOverdue: false))
+                    step: step.id, action: step.action, area: w.area, after: step.after,
+                    due: w.sent.adding(seconds: step.deadlineS), seq: 0, updated: now, by: nil, onOverdue: step.onOverdue,
+                    tier: tier, level: level, state: .ready, escalated: false, waiting: true, wentOverdue: false))
         }
         var out: [PlanTask] = []
         for i in first..<run.tasks.count where run.pending(run.tasks[i]).isEmpty {

@@ -207,7 +207,8 @@ public struct WarningBook: Sendable {
     }
 
     /// The latest state of every open incident that has a warning, oldest first (its facts move on with every
-    /// event, while its latest warning keeps the evidence of when it was issued).
+    /// event, while its latest warning keeps the evidence of when it was issued), without its per-type counts and
+    /// value aggregates (see `kept(_:)`).
     public var openIncidents: [Incident] {
         threads.values.compactMap { $0.closedAt == nil ? $0.incident : nil }.sorted { $0.openingSeq < $1.openingSeq }
     }
@@ -237,7 +238,7 @@ public struct WarningBook: Sendable {
             guard var thread = threads[incident.id], thread.closedAt == nil, let latest = thread.warnings.last else {
                 return []
             }
-            thread.incident = incident
+            thread.incident = Self.kept(incident)
             let w = issue(
                 .cancel, thread: thread, tier: incident.tier ?? latest.tier, level: latest.level,
                 escalated: latest.escalated, now: now)
@@ -251,7 +252,7 @@ public struct WarningBook: Sendable {
         guard incident.isOpen else { return [] }
         guard var thread = threads[incident.id] else {
             guard let tier = incident.tier else { return [] }
-            var thread = WarningThread(incident: incident, warnings: [], escalatedLevel: nil, closedAt: nil)
+            var thread = WarningThread(incident: Self.kept(incident), warnings: [], escalatedLevel: nil, closedAt: nil)
             let w = issue(.alert, thread: thread, tier: tier, level: tier.owningLevel, escalated: false, now: now)
             thread.warnings.append(w)
             threads[incident.id] = thread
@@ -260,7 +261,7 @@ public struct WarningBook: Sendable {
         }
         // A change older than what we have seen (a re-delivery) or after the cancel changes nothing.
         guard thread.closedAt == nil, incident.version >= thread.incident.version else { return [] }
-        thread.incident = incident
+        thread.incident = Self.kept(incident)
         defer { threads[incident.id] = thread }
         guard let tier = incident.tier, let latest = thread.warnings.last else { return [] }
         let level = max(tier.owningLevel, thread.escalatedLevel ?? tier.owningLevel)
@@ -372,6 +373,16 @@ public struct WarningBook: Sendable {
     }
 
     // MARK: - Issuing
+
+    /// An incident as a thread keeps it: without its per-type counts and value aggregates, which no warning uses
+    /// (the classify worker keeps them: dispatch's `incidents` op reads them there). With their dictionaries, the
+    /// copy was the largest part of a warned incident's memory in dispatch.
+    static func kept(_ incident: Incident) -> Incident {
+        var kept = incident
+        kept.counts = [:]
+        kept.aggregates = [:]
+        return kept
+    }
 
     private mutating func issue(
         _ type: Warning.MessageType, thread: WarningThread, tier: Tier, level: Level, escalated: Bool,

@@ -677,14 +677,18 @@ public final class DispatchWorker: Sendable {
         return CommandCodec.ok { w in
             w.key("incidents")
             w.beginArray()
-            for i in s.book.openIncidents {
+            for kept in s.book.openIncidents {
+                // The events summary from classify's stored state (counts and values are kept there only), else
+                // from the book's copy.
+                let i = (try? s.classify.stateValue("inc:\(kept.id)")).flatMap { $0 }
+                    .flatMap { try? Incident(stateJSON: $0) } ?? kept
                 w.beginObject()
                 w.field("id", i.id)
                 w.field("event", i.type)
                 w.field("status", i.status.rawValue)
                 w.key("tier")
-                if let t = i.tier { w.value(t.rawValue) } else { w.null() }
-                w.field("area", i.area.rawValue)
+                if let t = kept.tier { w.value(t.rawValue) } else { w.null() }
+                w.field("area", kept.area.rawValue)
                 w.key("warning")
                 if let id = latest[i.id] { w.value(id) } else { w.null() }
                 w.key("events")

@@ -56,6 +56,9 @@ import TocsinWorkers
         #expect(incidents.first?["id"]?.stringValue == incident)
         #expect(incidents.first?["events"]?["events"]?.int == 2)
         #expect(incidents.first?["events"]?["sample"] == ["api-1", "api-2"])
+        // Counts per type and value aggregates come from classify's stored state (dispatch does not keep them).
+        #expect(incidents.first?["events"]?["counts"]?["water_level"]?.int == 2)
+        #expect(incidents.first?["events"]?["values"]?["water_level"]?.objectValue?.members.isEmpty == false)
         #expect(try p.get("/api/incidents/\(incident)", token: Ops.nanshan.token).status == 403)
         #expect(try p.get("/api/incidents/inc-nope", token: Ops.city.token).status == 404)
 
