@@ -29,19 +29,17 @@ public struct PlanError: Error, Sendable, Hashable, CustomStringConvertible {
 /// step, with an id and an owner string of its own and an index entry, made a warned incident's plan cost about
 /// 3 KB of memory.
 struct TaskRecord: Sendable, Hashable {
-    // Word-sized fields first, then the one-byte ones: 112 bytes a task instead of 144 in declaration order.
-    /// The step's id, action and predecessors: the plan's own strings, shared.
-    var step: String
-    var action: String
+    // Word-sized fields first, then the one-byte ones: 80 bytes a task (a full `PlanTask` and the book's fields
+    // took over 200, plus strings of their own).
+    /// The step: one object per step of the loaded plans, shared by every task of it.
+    var info: StepInfo
     /// The incident's area as of the warning that activated the step.
     var area: AreaPath
-    var after: [String]
     var due: Timestamp
     /// The feed `seq` recorded with `recordSeq`, else 0.
     var seq: Int64
     var updated: Timestamp?
     var by: AreaPath?
-    var onOverdue: OverdueAction
     /// The response level that added the step.
     var tier: Tier
     /// The owning level (above the step's own once escalated); the owner is `area`'s ancestor at it.
@@ -54,6 +52,41 @@ struct TaskRecord: Sendable, Hashable {
     var wentOverdue: Bool
 
     var owner: AreaPath { area.ancestor(at: level) }
+    var step: String { info.id }
+    var action: String { info.action }
+    var after: [String] { info.after }
+    var onOverdue: OverdueAction { info.onOverdue }
+}
+
+/// What a task needs of its plan step, in one object that every task of the step shares.
+final class StepInfo: Sendable, Hashable {
+    let id: String
+    let action: String
+    /// Step ids that must be done first.
+    let after: [String]
+    let onOverdue: OverdueAction
+
+    init(id: String, action: String, after: [String], onOverdue: OverdueAction) {
+        self.id = id
+        self.action = action
+        self.after = after
+        self.onOverdue = onOverdue
+    }
+
+    convenience init(_ step: PlanStep) {
+        self.init(id: step.id, action: step.action, after: step.after, onOverdue: step.onOverdue)
+    }
+
+    static func == (a: StepInfo, b: StepInfo) -> Bool {
+        a === b || (a.id == b.id && a.action == b.action && a.after == b.after && a.onOverdue == b.onOverdue)
+    }
+
+    func hash(into h: inout Hasher) {
+        h.combine(id)
+        h.combine(action)
+        h.combine(after)
+        h.combine(onOverdue)
+    }
 }
 
 /// The plan of one incident: activated by its first warning, upgraded by higher tiers, ended by its cancel.
@@ -116,8 +149,8 @@ extension PlanRun: Codable {
         status = try c.decodeIfPresent(Status.self, forKey: .status) ?? stored.first?.task.status ?? .actual
         tasks = stored.map { s in
             TaskRecord(
-                step: s.task.step, action: s.task.action, area: s.task.area, after: s.after, due: s.task.due,
-                seq: s.task.seq, updated: s.task.updated, by: s.task.by, onOverdue: s.onOverdue, tier: s.tier,
+                info: StepInfo(id: s.task.step, action: s.task.action, after: s.after, onOverdue: s.onOverdue),
+                area: s.task.area, due: s.task.due, seq: s.task.seq, updated: s.task.updated, by: s.task.by, tier: s.tier,
                 level: s.task.level, state: s.task.state, escalated: s.task.escalated, waiting: s.waiting,
                 wentOverdue: s.wentOverdue)
         }
@@ -192,11 +225,40 @@ public struct PlanBook: Sendable {
     /// too).
     public private(set) var lastExpired: [String] = []
 
+    private struct StepKey: Hashable {
+        var plan: String
+        var step: String
+    }
+    /// One `StepInfo` per step of the loaded plans.
+    private var stepInfos: [StepKey: StepInfo] = [:]
+
+    private func stepInfo(plan: String, step: PlanStep) -> StepInfo {
+        if let shared = stepInfos[StepKey(plan: plan, step: step.id)], shared.action == step.action,
+            shared.after == step.after, shared.onOverdue == step.onOverdue
+        {
+            return shared
+        }
+        return StepInfo(step)
+    }
+
     public init(plans: [String: ResponsePlan], retentionS: Double = 86_400, state: PlanBookState = PlanBookState()) {
         self.plans = plans
         self.retentionS = retentionS
         self.nextRunNumber = state.nextRunNumber
-        for run in state.runs { runs[run.incident] = run }
+        for plan in plans.values {
+            for steps in plan.levels.values {
+                for step in steps { stepInfos[StepKey(plan: plan.incidentType, step: step.id)] = StepInfo(step) }
+            }
+        }
+        for var run in state.runs {
+            // Restored tasks share the loaded plan's step objects where the step is unchanged.
+            for i in run.tasks.indices {
+                if let shared = stepInfos[StepKey(plan: run.plan, step: run.tasks[i].step)], shared == run.tasks[i].info {
+                    run.tasks[i].info = shared
+                }
+            }
+            runs[run.incident] = run
+        }
     }
 
     /// The state to snapshot.
@@ -346,9 +408,8 @@ public struct PlanBook: Sendable {
             }
             run.tasks.append(
                 TaskRecord(
-                    step: step.id, action: step.action, area: w.area, after: step.after,
-                    due: w.sent.adding(seconds: step.deadlineS), seq: 0, updated: now, by: nil, onOverdue: step.onOverdue,
-                    tier: tier, level: level, state: .ready, escalated: false, waiting: true, wentOverdue: false))
+                    info: stepInfo(plan: plan.incidentType, step: step), area: w.area,
+                    due: w.sent.adding(seconds: step.deadlineS), seq: 0, updated: now, by: nil, tier: tier, level: level, state: .ready, escalated: false, waiting: true, wentOverdue: false))
         }
         var out: [PlanTask] = []
         for i in first..<run.tasks.count where run.pending(run.tasks[i]).isEmpty {

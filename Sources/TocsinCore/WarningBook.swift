@@ -89,6 +89,8 @@ public struct WarningBook: Sendable {
     public private(set) var lastExpired: [String] = []
     /// Warning id -> incident id, for every warning of a kept thread.
     private var index: [String: String] = [:]
+    /// See `shared(_:)`.
+    private var texts = Set<String>()
 
     public init(
         catalog: Catalog, areaName: @escaping @Sendable (AreaPath) -> String? = { _ in nil },
@@ -238,7 +240,7 @@ public struct WarningBook: Sendable {
             guard var thread = threads[incident.id], thread.closedAt == nil, let latest = thread.warnings.last else {
                 return []
             }
-            thread.incident = Self.kept(incident)
+            thread.incident = keep(incident)
             let w = issue(
                 .cancel, thread: thread, tier: incident.tier ?? latest.tier, level: latest.level,
                 escalated: latest.escalated, now: now)
@@ -252,7 +254,7 @@ public struct WarningBook: Sendable {
         guard incident.isOpen else { return [] }
         guard var thread = threads[incident.id] else {
             guard let tier = incident.tier else { return [] }
-            var thread = WarningThread(incident: Self.kept(incident), warnings: [], escalatedLevel: nil, closedAt: nil)
+            var thread = WarningThread(incident: keep(incident), warnings: [], escalatedLevel: nil, closedAt: nil)
             let w = issue(.alert, thread: thread, tier: tier, level: tier.owningLevel, escalated: false, now: now)
             thread.warnings.append(w)
             threads[incident.id] = thread
@@ -261,7 +263,7 @@ public struct WarningBook: Sendable {
         }
         // A change older than what we have seen (a re-delivery) or after the cancel changes nothing.
         guard thread.closedAt == nil, incident.version >= thread.incident.version else { return [] }
-        thread.incident = Self.kept(incident)
+        thread.incident = keep(incident)
         defer { threads[incident.id] = thread }
         guard let tier = incident.tier, let latest = thread.warnings.last else { return [] }
         let level = max(tier.owningLevel, thread.escalatedLevel ?? tier.owningLevel)
@@ -375,14 +377,18 @@ public struct WarningBook: Sendable {
     // MARK: - Issuing
 
     /// An incident as a thread keeps it: without its per-type counts and value aggregates, which no warning uses
-    /// (the classify worker keeps them: dispatch's `incidents` op reads them there). With their dictionaries, the
-    /// copy was the largest part of a warned incident's memory in dispatch.
-    static func kept(_ incident: Incident) -> Incident {
+    /// (the classify worker keeps them: dispatch's `incidents` op reads them there), its area path shared.
+    mutating func keep(_ incident: Incident) -> Incident {
         var kept = incident
         kept.counts = [:]
         kept.aggregates = [:]
+        kept.area = AreaPath(unchecked: shared(incident.area.rawValue))
         return kept
     }
+
+    /// One stored copy of each text that many warnings repeat (headlines, instructions, area paths): their number
+    /// is bounded by the catalog's types and tiers and the areas, and a warned incident no longer holds its own.
+    private mutating func shared(_ text: String) -> String { texts.insert(text).memberAfterInsert }
 
     private mutating func issue(
         _ type: Warning.MessageType, thread: WarningThread, tier: Tier, level: Level, escalated: Bool,
@@ -414,7 +420,8 @@ public struct WarningBook: Sendable {
         let seq = takeSeq()
         return Warning(
             id: "w-\(number)", seq: seq, about: incident, msgType: type, references: thread.warnings.map(\.id),
-            tier: tier, headline: headline, instruction: instruction, level: level, escalated: escalated, sent: now)
+            tier: tier, headline: shared(headline), instruction: shared(instruction), level: level, escalated: escalated,
+            sent: now)
     }
 
     /// Fills `{name}` placeholders in one pass (filled text is not scanned again); unknown ones stay as they are.
