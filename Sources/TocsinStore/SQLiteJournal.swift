@@ -299,9 +299,6 @@ final class Checkpointer: @unchecked Sendable {
         walPath = path + "-wal"
         let thread = Thread { [self] in
             Thread.current.name = "checkpoint"
-            // Below the workers: when the cores are busy, copying pages can wait, a warning cannot (Linux: nice
-            // applies per thread).
-            if let tid = currentThreadID() { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), tid, 10) }
             run()
         }
         thread.start()
@@ -342,16 +339,6 @@ final class Checkpointer: @unchecked Sendable {
         wake.signal()
         done.wait()
     }
-}
-
-/// The calling thread's kernel id (`/proc/thread-self` links to `<pid>/task/<tid>`; Glibc's `gettid` is not
-/// imported into Swift).
-func currentThreadID() -> id_t? {
-    var buffer = [CChar](repeating: 0, count: 64)
-    let n = readlink("/proc/thread-self", &buffer, buffer.count - 1)
-    guard n > 0 else { return nil }
-    let link = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    return link.split(separator: "/").last.flatMap { id_t($0) }
 }
 
 func readCounters(_ db: Database) throws -> [String: Int] {
