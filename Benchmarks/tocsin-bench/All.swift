@@ -234,6 +234,23 @@ func runAllCommand(_ arguments: [String]) throws {
                 r.sustainedPerSecond, mode: mode, target: nil,
                 data: ["seconds_to_idle": r.secondsToIdle, "drain_seconds": r.drainSeconds]))
         }
+        // The ingest stage alone: the gateway and its journal (what acknowledges an event), with no downstream
+        // worker taking the same two cores.
+        var alone: FlowResult?
+        try phases.run("e2e: ingest worker alone, normal, 4 platform processes x 1,000 in flight, \(o.seconds) s") {
+            let r = try runFlow(.ingestOnly(.normal), FlowSettings(rate: nil, every: o.throughputEvery, warmup: o.warmup,
+                                                                   seconds: o.seconds),
+                                configPath: o.config, folder: folder, run: "\(run)ei", logger: logger)
+            alone = r
+            problems += r.problems
+            return "  ingest alone \(grouped(r.ingestPerSecond)) accepted/s"
+        }
+        if let r = alone {
+            results["ingest_only_normal"] = r.json
+            figures.insert(throughputFigure(
+                "Tocsin ingest worker alone, normal: gateway and journal, no downstream workers (accepted events/s)",
+                r.ingestPerSecond, mode: .normal, target: 0.5), at: figures.count - 3)
+        }
         doc["e2e"] = results
     }
 

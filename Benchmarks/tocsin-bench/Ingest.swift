@@ -14,16 +14,26 @@ struct RunningPipeline {
     let feedEndpoint: String
     let dataPath: String
 
-    init(configPath: String, durability: Durability, folder: String, logger: Logger) throws {
+    /// `roles`: the workers to run (all by default; `[.ingest]` measures the gateway and its journal alone, with
+    /// no command endpoint to ask).
+    init(configPath: String, durability: Durability, folder: String, logger: Logger,
+         roles: Set<WorkerRole> = Set(WorkerRole.allCases)) throws {
         var config = try ConfigLoader.load(path: configPath)
         config.endpoints = Endpoints(ingest: "tcp://127.0.0.1:\(try freeTCPPort())",
                                      feed: "tcp://127.0.0.1:\(try freeTCPPort())",
                                      command: "tcp://127.0.0.1:\(try freeTCPPort())")
+        if roles != Set(WorkerRole.allCases) {
+            // Some workers only: they talk over the internal tcp endpoints, on free ports here.
+            func port() throws -> String { "tcp://127.0.0.1:\(try freeTCPPort())" }
+            config.endpoints.internal = InternalEndpoints(
+                journal: try port(), clock: try port(), incidents: try port(), control: try port(),
+                warnings: try port(), tasks: try port(), plan: try port())
+        }
         config.durability = durability
         // One platform pushes over 100,000 events/s here: the benchmark measures the gateway, not the limit.
         config.rateLimits = .off
         dataPath = folder + "/data-\(durability.rawValue)-\(UUID().uuidString.prefix(8))"
-        pipeline = try Pipeline(config: config, dataPath: dataPath, logger: logger)
+        pipeline = try Pipeline(config: config, dataPath: dataPath, roles: roles, logger: logger)
         ingestEndpoint = config.endpoints.ingest
         commandEndpoint = config.endpoints.command
         feedEndpoint = config.endpoints.feed
