@@ -333,15 +333,8 @@ public struct PlanBook: Sendable {
     /// The incident and position of task `id` (`t-<incident id>-<step id>`) among the runs kept. Incident and
     /// step ids may contain `-`: every split is tried.
     private func locate(_ id: String) -> (incident: String, position: Int)? {
-        guard id.hasPrefix("t-") else { return nil }
-        let rest = id.utf8.dropFirst(2)
-        var from = rest.startIndex
-        while let dash = rest[from...].firstIndex(of: UInt8(ascii: "-")) {
-            let incident = String(id[rest.startIndex..<dash])
-            if let run = runs[incident], let i = run.position(ofStep: String(id[id.utf8.index(after: dash)...])) {
-                return (incident, i)
-            }
-            from = id.utf8.index(after: dash)
+        for (incident, step) in PlanTask.splits(ofID: id) {
+            if let run = runs[incident], let i = run.position(ofStep: step) { return (incident, i) }
         }
         return nil
     }

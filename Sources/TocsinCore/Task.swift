@@ -69,6 +69,20 @@ public struct PlanTask: Sendable, Hashable, Codable, Identifiable {
     /// The id of the task for `step` of `incident`.
     public static func id(incident: String, step: String) -> String { "t-\(incident)-\(step)" }
 
+    /// Every way to read `id` as `t-<incident>-<step>`, shortest incident first (incident and step ids may
+    /// themselves contain `-`): a holder of tasks takes the first split it knows.
+    public static func splits(ofID id: String) -> [(incident: String, step: String)] {
+        guard id.hasPrefix("t-") else { return [] }
+        let rest = id.utf8.dropFirst(2)
+        var out: [(incident: String, step: String)] = []
+        var from = rest.startIndex
+        while let dash = rest[from...].firstIndex(of: UInt8(ascii: "-")) {
+            out.append((String(id[rest.startIndex..<dash]), String(id[id.utf8.index(after: dash)...])))
+            from = id.utf8.index(after: dash)
+        }
+        return out
+    }
+
     init(
         id: String, seq: Int64, plan: String, incident: String, step: String, action: String, level: Level,
         owner: AreaPath, area: AreaPath, due: Timestamp, state: TaskState, status: Status, escalated: Bool,

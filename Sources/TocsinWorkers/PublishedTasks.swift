@@ -35,14 +35,8 @@ struct PublishedTasks: Sendable {
     /// The entry of task `id` (`t-<incident id>-<step id>`), if it was published and is still kept. Incident
     /// and step ids may contain `-`: every split is tried against the incidents kept.
     func entry(_ id: String) -> Entry? {
-        guard id.hasPrefix("t-") else { return nil }
-        let rest = id.utf8.dropFirst(2)
-        var i = rest.startIndex
-        while let dash = rest[i...].firstIndex(of: UInt8(ascii: "-")) {
-            let incident = String(id[rest.startIndex..<dash])
-            let step = String(id[id.utf8.index(after: dash)...])
+        for (incident, step) in PlanTask.splits(ofID: id) {
             if let e = byIncident[incident]?.first(where: { $0.step == step }) { return e }
-            i = id.utf8.index(after: dash)
         }
         return nil
     }

@@ -404,6 +404,15 @@ enum PlanFixtures {
         #expect(restored.openTasks == r.book.openTasks)
     }
 
+    /// A task id reads every way `t-<incident>-<step>` allows (ids may contain `-`), shortest incident first.
+    @Test func taskIDsSplitEveryWay() {
+        #expect(PlanTask.splits(ofID: "t-inc-1-report_district").map { "\($0.incident)|\($0.step)" }
+                == ["inc|1-report_district", "inc-1|report_district"])
+        #expect(PlanTask.splits(ofID: "t-a-b-c").map(\.incident) == ["a", "a-b"])
+        #expect(PlanTask.splits(ofID: "x-inc-1-a").isEmpty)
+        #expect(PlanTask.splits(ofID: "t-nodash").isEmpty)
+    }
+
     @Test func recordedSeqIsKept() throws {
         var r = Run()
         let tasks = r.gauge(2.6, at: 0)
