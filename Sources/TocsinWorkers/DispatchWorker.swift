@@ -776,4 +776,3 @@ public final class DispatchWorker: Sendable {
         }
     }
 }
-
