@@ -33,7 +33,6 @@ public final class WorkerStore {
     public init(path: String, sync: SyncMode = .full, owner: Bool = false) throws {
         self.path = path
         db = try openWAL(path: path, sync: sync, autoCheckpoint: !owner)
-        checkpointer = owner ? try Checkpointer(path: path, sync: sync) : nil
         try db.write { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS offsets (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -42,6 +41,8 @@ public final class WorkerStore {
                 """)
         }
         lastSeq = try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0 }
+        // Last: a store that failed to open starts no thread.
+        checkpointer = owner ? try Checkpointer(path: path, sync: sync) : nil
     }
 
     /// The highest outbox sequence number, 0 when empty.

@@ -289,7 +289,7 @@ struct ChangeRecord: Codable {
         self.init(now: now, change: try IncidentChange(codableJSON: change))
     }
 
-    /// The record in its `Codable` form (the dispatch worker reads it with `JSONDecoder`), written by hand:
+    /// The record in its `Codable` form (`init(json:)` reads it, and so would `JSONDecoder`), written by hand:
     /// `JSONEncoder` took about 275,000 instructions per record, more than a third of the classify thread at
     /// 10,000 events/s with one event in 20 making a warning.
     var json: [UInt8] {
