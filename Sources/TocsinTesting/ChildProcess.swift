@@ -99,22 +99,42 @@ public func freeTCPPort() -> Int {
 }
 
 /// A configuration for child `tocsin` processes on free tcp ports, public and internal.
+/// The public and internal endpoints of a test deployment whose workers talk over tcp, each on a free port.
+public struct TestTCPEndpoints: Sendable {
+    public let ingestPort: Int
+    public let ingest: String
+    public let feed: String
+    public let command: String
+    private let internalPorts: [Int]
+
+    public init() {
+        let p = (0..<10).map { _ in freeTCPPort() }
+        ingestPort = p[0]
+        ingest = "tcp://127.0.0.1:\(p[0])"
+        feed = "tcp://127.0.0.1:\(p[1])"
+        command = "tcp://127.0.0.1:\(p[2])"
+        internalPorts = Array(p[3...])
+    }
+
+    /// The config's `endpoints:` block, at the top level.
+    public var yaml: String {
+        let names = ["journal", "clock", "incidents", "control", "warnings", "tasks", "plan"]
+        return """
+            endpoints:
+              ingest: \(ingest)
+              feed: \(feed)
+              command: \(command)
+              internal:
+
+            """ + zip(names, internalPorts).map { "    \($0): tcp://127.0.0.1:\($1)" }.joined(separator: "\n")
+    }
+}
+
 public func writeTCPTestConfig(dir: String, durability: String = "normal") throws -> (path: String, ingest: String, command: String) {
-    let p = (0..<10).map { _ in freeTCPPort() }
+    let endpoints = TestTCPEndpoints()
     let path = dir + "/tocsin.yaml"
-    let text = """
-    endpoints:
-      ingest: tcp://127.0.0.1:\(p[0])
-      feed: tcp://127.0.0.1:\(p[1])
-      command: tcp://127.0.0.1:\(p[2])
-      internal:
-        journal: tcp://127.0.0.1:\(p[3])
-        clock: tcp://127.0.0.1:\(p[4])
-        incidents: tcp://127.0.0.1:\(p[5])
-        control: tcp://127.0.0.1:\(p[6])
-        warnings: tcp://127.0.0.1:\(p[7])
-        tasks: tcp://127.0.0.1:\(p[8])
-        plan: tcp://127.0.0.1:\(p[9])
+    let text = endpoints.yaml + """
+
     data: \(dir)/data
     durability: \(durability)
     areas: \(Fixtures.repositoryRoot)/Config/areas.yaml
@@ -123,5 +143,5 @@ public func writeTCPTestConfig(dir: String, durability: String = "normal") throw
     http: {listen: off}   # tests run side by side: no shared fixed port
     """
     try text.write(toFile: path, atomically: true, encoding: .utf8)
-    return (path, "tcp://127.0.0.1:\(p[0])", "tcp://127.0.0.1:\(p[2])")
+    return (path, endpoints.ingest, endpoints.command)
 }

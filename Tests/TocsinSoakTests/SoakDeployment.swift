@@ -27,27 +27,16 @@ final class SoakDeployment {
         self.dir = dir
         self.mode = mode
         try FileManager.default.createDirectory(atPath: dir + "/logs", withIntermediateDirectories: true)
-        let p = (0..<11).map { _ in freeTCPPort() }
+        let endpoints = TestTCPEndpoints()
         configPath = dir + "/tocsin.yaml"
-        ingest = "tcp://127.0.0.1:\(p[0])"
-        feed = "tcp://127.0.0.1:\(p[1])"
-        command = "tcp://127.0.0.1:\(p[2])"
+        ingest = endpoints.ingest
+        feed = endpoints.feed
+        command = endpoints.command
         // `tocsin run` serves HTTP too, on a port of its own. Escalation is pushed out of reach: the suite compares
         // warnings with a fault-free run of another length, and an escalation at a wall-clock moment would differ
         // between the two for reasons of time, not faults.
-        let text = """
-            endpoints:
-              ingest: \(ingest)
-              feed: \(feed)
-              command: \(command)
-              internal:
-                journal: tcp://127.0.0.1:\(p[3])
-                clock: tcp://127.0.0.1:\(p[4])
-                incidents: tcp://127.0.0.1:\(p[5])
-                control: tcp://127.0.0.1:\(p[6])
-                warnings: tcp://127.0.0.1:\(p[7])
-                tasks: tcp://127.0.0.1:\(p[8])
-                plan: tcp://127.0.0.1:\(p[9])
+        let text = endpoints.yaml + """
+
             data: \(dir)/data
             durability: full
             escalation:
@@ -55,7 +44,7 @@ final class SoakDeployment {
               district: 24h
               city: 24h
             http:
-              listen: 127.0.0.1:\(p[10])
+              listen: 127.0.0.1:\(freeTCPPort())
             areas: \(Fixtures.repositoryRoot)/Config/areas.yaml
             catalog: \(Fixtures.repositoryRoot)/Config/catalog.yaml
             plans: \(Fixtures.repositoryRoot)/Config/plans

@@ -175,26 +175,15 @@ final class AttackServer {
         baoan = try .generate()
         keys = ["sz.futian.shatou": good.publicKey, "sz.nanshan.yuehai": flooder.publicKey,
                 "sz.luohu.dongmen": revoked.publicKey, "sz.baoan.xinan": baoan.publicKey]
-        let ports = (0..<10).map { _ in freeTCPPort() }
-        ingestPort = ports[0]
-        ingest = "tcp://127.0.0.1:\(ports[0])"
-        feed = "tcp://127.0.0.1:\(ports[1])"
-        command = "tcp://127.0.0.1:\(ports[2])"
+        let endpoints = TestTCPEndpoints()
+        ingestPort = endpoints.ingestPort
+        ingest = endpoints.ingest
+        feed = endpoints.feed
+        command = endpoints.command
         configPath = dir + "/tocsin.yaml"
         try Self.writeAreas(keys, dir: dir)
-        let text = """
-            endpoints:
-              ingest: \(ingest)
-              feed: \(feed)
-              command: \(command)
-              internal:
-                journal: tcp://127.0.0.1:\(ports[3])
-                clock: tcp://127.0.0.1:\(ports[4])
-                incidents: tcp://127.0.0.1:\(ports[5])
-                control: tcp://127.0.0.1:\(ports[6])
-                warnings: tcp://127.0.0.1:\(ports[7])
-                tasks: tcp://127.0.0.1:\(ports[8])
-                plan: tcp://127.0.0.1:\(ports[9])
+        let text = endpoints.yaml + """
+
             data: \(dir)/data
             durability: normal
             ingest:
