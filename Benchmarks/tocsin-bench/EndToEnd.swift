@@ -120,17 +120,7 @@ struct EndToEndEvents {
     }
 
     /// The sequence number in a reply `{"id":"<prefix><digits>",...}`.
-    func seq(inReply reply: [UInt8]) -> Int? {
-        let start = 7 + prefix.utf8.count
-        guard reply.count >= start + 10 else { return nil }
-        var n = 0
-        for i in start..<(start + 10) {
-            let d = reply[i] &- 48
-            guard d < 10 else { return nil }
-            n = n * 10 + Int(d)
-        }
-        return n
-    }
+    func seq(inReply reply: [UInt8]) -> Int? { replySeq(reply, prefix: prefix, digits: 10) }
 }
 
 func measureEndToEnd(configPath: String, rate: Double, every: Int, warmup: Double, seconds: Double, folder: String,

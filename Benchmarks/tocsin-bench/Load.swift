@@ -116,17 +116,22 @@ struct EventFactory {
     }
 
     /// The sequence number in a reply `{"id":"<prefix><digits>",...}`, or nil when it is not one of ours.
-    func seq(inReply reply: [UInt8]) -> Int? {
-        let start = 7 + idPrefix.utf8.count
-        guard reply.count >= start + Self.digits else { return nil }
-        var n = 0
-        for i in start..<(start + Self.digits) {
-            let d = reply[i] &- 48
-            guard d < 10 else { return nil }
-            n = n * 10 + Int(d)
-        }
-        return n
+    func seq(inReply reply: [UInt8]) -> Int? { replySeq(reply, prefix: idPrefix, digits: Self.digits) }
+}
+
+/// The sequence number in a gateway reply `{"id":"<prefix><digits>",...}` to an event whose id is `prefix`
+/// followed by `digits` decimal digits; nil when it is not one of those. The gateway writes compact JSON with
+/// `id` first, so the digits sit at a fixed place.
+func replySeq(_ reply: [UInt8], prefix: String, digits: Int) -> Int? {
+    let start = 7 + prefix.utf8.count
+    guard reply.count >= start + digits else { return nil }
+    var n = 0
+    for i in start..<(start + digits) {
+        let d = reply[i] &- 48
+        guard d < 10 else { return nil }
+        n = n * 10 + Int(d)
     }
+    return n
 }
 
 /// `{"id":"...","status":"accepted"}`: the gateway writes compact JSON, so a suffix check is exact.

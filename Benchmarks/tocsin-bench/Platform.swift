@@ -123,17 +123,7 @@ struct PlatformEvents {
     }
 
     /// The sequence number in a reply `{"id":"<prefix><digits>",...}`, or nil when it is not one of ours.
-    func seq(inReply reply: [UInt8]) -> Int? {
-        let start = 7 + prefix.utf8.count
-        guard reply.count >= start + 10 else { return nil }
-        var n = 0
-        for i in start..<(start + 10) {
-            let d = reply[i] &- 48
-            guard d < 10 else { return nil }
-            n = n * 10 + Int(d)
-        }
-        return n
-    }
+    func seq(inReply reply: [UInt8]) -> Int? { replySeq(reply, prefix: prefix, digits: 10) }
 }
 
 /// Options of a child mode: `--name value` pairs.
