@@ -73,26 +73,7 @@ struct EventFactory {
         second = s
         let time = Timestamp(micros: s * 1_000_000).rfc3339
         func build(device: String) -> [UInt8] {
-            var w = JSONWriter(capacity: 384)
-            w.beginObject()
-            w.field("id", idPrefix + String(repeating: "0", count: Self.digits))
-            w.field("source", platform.source)
-            w.field("kind", "sensor")
-            w.field("type", "water_level")
-            w.field("time", time)
-            w.key("location")
-            w.beginObject()
-            w.field("lat", platform.lat)
-            w.field("lon", platform.lon)
-            w.endObject()
-            w.key("values")
-            w.beginObject()
-            w.field("level_m", 2.17)
-            w.endObject()
-            w.field("status", "actual")
-            w.field("device", device)
-            w.endObject()
-            return w.bytes
+            Self.reading(idPrefix: idPrefix, platform: platform, time: time, level: 2.17, device: device)
         }
         let bare = build(device: "gauge-")
         let pad = max(0, Self.targetSize - bare.count)
@@ -105,14 +86,44 @@ struct EventFactory {
     mutating func make(_ seq: Int) -> [UInt8] {
         if seq & 1023 == 0 { refresh() }
         var bytes = template
+        Self.patch(&bytes, digitsAt: digitsOffset, seq)
+        return bytes
+    }
+
+    /// A water-level reading (300-odd bytes) of `platform` at `time` whose id is `idPrefix` and ten zeros: the
+    /// template that `patch` numbers.
+    static func reading(idPrefix: String, platform: Platform, time: String, level: Double, device: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 384)
+        w.beginObject()
+        w.field("id", idPrefix + String(repeating: "0", count: digits))
+        w.field("source", platform.source)
+        w.field("kind", "sensor")
+        w.field("type", "water_level")
+        w.field("time", time)
+        w.key("location")
+        w.beginObject()
+        w.field("lat", platform.lat)
+        w.field("lon", platform.lon)
+        w.endObject()
+        w.key("values")
+        w.beginObject()
+        w.field("level_m", level)
+        w.endObject()
+        w.field("status", "actual")
+        w.field("device", device)
+        w.endObject()
+        return w.bytes
+    }
+
+    /// Writes `seq` as the ten digits at `offset` of a template's id.
+    static func patch(_ bytes: inout [UInt8], digitsAt offset: Int, _ seq: Int) {
         var n = seq
-        var i = digitsOffset + Self.digits - 1
-        while i >= digitsOffset {
+        var i = offset + digits - 1
+        while i >= offset {
             bytes[i] = UInt8(48 + n % 10)
             n /= 10
             i -= 1
         }
-        return bytes
     }
 
     /// The sequence number in a reply `{"id":"<prefix><digits>",...}`, or nil when it is not one of ours.

@@ -60,26 +60,8 @@ struct PlatformEvents {
         guard s != second else { return }
         second = s
         time = Timestamp(micros: s * 1_000_000).rfc3339
-        var w = JSONWriter(capacity: 320)
-        w.beginObject()
-        w.field("id", prefix + String(repeating: "0", count: 10))
-        w.field("source", platform.source)
-        w.field("kind", "sensor")
-        w.field("type", "water_level")
-        w.field("time", time)
-        w.key("location")
-        w.beginObject()
-        w.field("lat", platform.lat)
-        w.field("lon", platform.lon)
-        w.endObject()
-        w.key("values")
-        w.beginObject()
-        w.field("level_m", 1.2)
-        w.endObject()
-        w.field("status", "actual")
-        w.field("device", "gauge-\(index)")
-        w.endObject()
-        reading = w.bytes
+        reading = EventFactory.reading(idPrefix: prefix, platform: platform, time: time, level: 1.2,
+                                       device: "gauge-\(index)")
         digitsAt = 7 + prefix.utf8.count
     }
 
@@ -112,13 +94,7 @@ struct PlatformEvents {
             return w.bytes
         }
         var bytes = reading
-        var n = seq
-        var i = digitsAt + 9
-        while i >= digitsAt {
-            bytes[i] = UInt8(48 + n % 10)
-            n /= 10
-            i -= 1
-        }
+        EventFactory.patch(&bytes, digitsAt: digitsAt, seq)
         return bytes
     }
 
