@@ -118,11 +118,13 @@ func residentBytes() -> Int {
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
-/// glibc `malloc_stats()`: bytes in use per arena, on stderr.
+/// glibc `malloc_stats()`: bytes in use per arena, on stderr; then what SQLite has allocated (page caches,
+/// statements) across every connection of the process.
 func printMallocStats() {
     typealias Stats = @convention(c) () -> Void
     guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_stats") else { return }
     unsafeBitCast(symbol, to: Stats.self)()
+    FileHandle.standardError.write(Data("SQLite in use bytes = \(sqlite3_memory_used())\n".utf8))
 }
 
 /// Hands memory that malloc holds free back to the system (glibc `malloc_trim(0)`), so that an RSS delta taken

@@ -163,7 +163,12 @@ public final class IngestWorker: Sendable {
                 let full = next.replies.count >= s.settings.maxBatch
                 let ready = full ? try waiting.poll(timeoutMilliseconds: 1000) : try receiving.poll(timeoutMilliseconds: 1000)
                 writer.committed.drain()
-                if let done = writer.takeCommitted() { answer(done, s) }
+                if let done = writer.takeCommitted() {
+                    // The writer gets the next batch before the replies go out, so that it commits while this
+                    // thread answers (answering a large batch takes a few milliseconds).
+                    if !next.replies.isEmpty { submit(&next, to: writer, s, idleFlush: false) }
+                    answer(done, s)
+                }
                 if !full, ready.contains(where: { $0.index == routerIndex }) { try receive(into: &next, s) }
                 if !writer.isBusy { submit(&next, to: writer, s, idleFlush: ready.isEmpty) }
             } catch let error as ZMQError where error.isTerminated {
@@ -174,7 +179,11 @@ public final class IngestWorker: Sendable {
         }
         // Finish the batch in flight and what already arrived, then close.
         if let done = writer.waitCommitted() { answer(done, s) }
-        try? receive(into: &next, s)
+        while next.replies.count < s.settings.maxBatch {
+            let before = next.replies.count
+            try? receive(into: &next, s)
+            if next.replies.count == before { break }
+        }
         submit(&next, to: writer, s, idleFlush: true)
         if let done = writer.waitCommitted() { answer(done, s) }
         writer.stop()
@@ -183,7 +192,10 @@ public final class IngestWorker: Sendable {
         s.logger.info("ingest stopped")
     }
 
-    /// Everything queued now (up to the batch limit), checked and decoded into `batch`.
+    /// How many messages one call of `receive(into:_:)` takes at most.
+    static let receiveChunk = 256
+
+    /// What is queued now (up to `receiveChunk` and the batch limit), checked and decoded into `batch`.
     static func receive(into batch: inout Batch, _ s: State) throws {
         let now = s.now()
         if let limits = s.newLimits.withLock({ l -> IngestRateLimits? in defer { l = nil }; return l }) {
@@ -191,7 +203,9 @@ public final class IngestWorker: Sendable {
         }
         // A snapshot of the allow-list per batch: a revoked key's connection is refused from the next batch on.
         let allowed = s.settings.security?.handler?.allowed
-        while batch.replies.count < s.settings.maxBatch, let message = try s.router.receive(dontWait: true, maxFrames: 8) {
+        // At most `receiveChunk` at a time: the loop then looks at the writer again, which may be waiting for work.
+        let limit = min(s.settings.maxBatch, batch.replies.count + receiveChunk)
+        while batch.replies.count < limit, let message = try s.router.receive(dontWait: true, maxFrames: 8) {
             batch.received.append(DispatchTime.now().uptimeNanoseconds)
             batch.replies.append(classify(message, s, now: now, allowed: allowed, entries: &batch.entries))
         }
