@@ -25,24 +25,26 @@ public struct PlanError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One task of a plan run, compactly: what the run has in common (incident, plan, status) and what can be derived
-/// (the id, the owner) is not kept per task; `PlanRun.task(_:)` rebuilds the `PlanTask`. A full `PlanTask` per
-/// step, with an id and an owner string of its own and an index entry, made a warned incident's plan cost about
-/// 3 KB of memory.
+/// (the id, the owner) is not kept per task, and its areas are numbers into the run's `areas`; `PlanRun.task(_:)`
+/// rebuilds the `PlanTask`. A full `PlanTask` per step, with an id and an owner string of its own and an index
+/// entry, made a warned incident's plan cost about 3 KB of memory.
 struct TaskRecord: Sendable, Hashable {
-    // Word-sized fields first, then the one-byte ones: 80 bytes a task (a full `PlanTask` and the book's fields
-    // took over 200, plus strings of their own).
+    // Four words, then the one-byte fields: 40 bytes a task (a full `PlanTask` and the book's fields took over
+    // 200, plus strings of their own; with the areas inline, 80).
     /// The step: one object per step of the loaded plans, shared by every task of it.
     var info: StepInfo
-    /// The incident's area as of the warning that activated the step.
-    var area: AreaPath
     var due: Timestamp
     /// The feed `seq` recorded with `recordSeq`, else 0.
     var seq: Int64
-    var updated: Timestamp?
-    var by: AreaPath?
+    /// When it last changed, in microseconds (`Int64.min`: never).
+    var updatedMicros: Int64
+    /// The incident's area as of the warning that activated the step: a position in the run's `areas`.
+    var areaIndex: UInt8
+    /// Who stepped it last: a position in the run's `areas`, or `TaskRecord.nobody`.
+    var byIndex: UInt8
     /// The response level that added the step.
     var tier: Tier
-    /// The owning level (above the step's own once escalated); the owner is `area`'s ancestor at it.
+    /// The owning level (above the step's own once escalated); the owner is the area's ancestor at it.
     var level: Level
     var state: TaskState
     var escalated: Bool
@@ -51,7 +53,12 @@ struct TaskRecord: Sendable, Hashable {
     /// It went overdue once; it never does again.
     var wentOverdue: Bool
 
-    var owner: AreaPath { area.ancestor(at: level) }
+    static let nobody: UInt8 = .max
+
+    var updated: Timestamp? {
+        get { updatedMicros == .min ? nil : Timestamp(micros: updatedMicros) }
+        set { updatedMicros = newValue?.micros ?? .min }
+    }
     var step: String { info.id }
     var action: String { info.action }
     var after: [String] { info.after }
@@ -90,7 +97,7 @@ final class StepInfo: Sendable, Hashable {
 }
 
 /// The plan of one incident: activated by its first warning, upgraded by higher tiers, ended by its cancel.
-struct PlanRun: Sendable, Hashable {
+struct PlanRun: Sendable {
     var incident: String
     /// The plan's id (its incident type).
     var plan: String
@@ -104,6 +111,41 @@ struct PlanRun: Sendable, Hashable {
     var closedAt: Timestamp?
     /// In creation order: lowest level first, each level in the plan's order.
     var tasks: [TaskRecord]
+    /// The distinct areas its tasks name (`areaIndex`, `byIndex`), in the order they came: a handful a run.
+    private(set) var areas: [AreaPath] = []
+
+    init(incident: String, plan: String, status: Status, tier: Tier, number: Int64, closedAt: Timestamp? = nil,
+         tasks: [TaskRecord]) {
+        self.incident = incident
+        self.plan = plan
+        self.status = status
+        self.tier = tier
+        self.number = number
+        self.closedAt = closedAt
+        self.tasks = tasks
+    }
+
+    /// The position of `area` in `areas`, added when new. A run names at most one area per warning and one per
+    /// step; past 254 distinct ones (which no plan reaches) the last is reused rather than failing.
+    mutating func areaIndex(_ area: AreaPath) -> UInt8 {
+        if let i = areas.firstIndex(of: area) { return UInt8(i) }
+        guard areas.count < Int(TaskRecord.nobody) else { return TaskRecord.nobody - 1 }
+        areas.append(area)
+        return UInt8(areas.count - 1)
+    }
+
+    func area(of r: TaskRecord) -> AreaPath { areas[Int(r.areaIndex)] }
+    func owner(of r: TaskRecord) -> AreaPath { area(of: r).ancestor(at: r.level) }
+    func by(of r: TaskRecord) -> AreaPath? { r.byIndex == TaskRecord.nobody ? nil : areas[Int(r.byIndex)] }
+
+    /// A task record of this run naming `area` and `by` (added to `areas` when new).
+    mutating func record(info: StepInfo, area: AreaPath, due: Timestamp, seq: Int64, updated: Timestamp?,
+                         by: AreaPath?, tier: Tier, level: Level, state: TaskState, escalated: Bool, waiting: Bool,
+                         wentOverdue: Bool) -> TaskRecord {
+        TaskRecord(info: info, due: due, seq: seq, updatedMicros: updated?.micros ?? .min, areaIndex: areaIndex(area),
+                   byIndex: by.map { areaIndex($0) } ?? TaskRecord.nobody, tier: tier, level: level, state: state,
+                   escalated: escalated, waiting: waiting, wentOverdue: wentOverdue)
+    }
 
     func isDone(step: String) -> Bool {
         // A predecessor the run does not have (a plan edited between snapshot and restore) does not block.
@@ -118,8 +160,26 @@ struct PlanRun: Sendable, Hashable {
     func task(_ r: TaskRecord) -> PlanTask {
         PlanTask(
             id: PlanTask.id(incident: incident, step: r.step), seq: r.seq, plan: plan, incident: incident,
-            step: r.step, action: r.action, level: r.level, owner: r.owner, area: r.area, due: r.due, state: r.state,
-            status: status, escalated: r.escalated, updated: r.updated, by: r.by)
+            step: r.step, action: r.action, level: r.level, owner: owner(of: r), area: area(of: r), due: r.due,
+            state: r.state, status: status, escalated: r.escalated, updated: r.updated, by: by(of: r))
+    }
+}
+
+extension PlanRun: Hashable {
+    /// Runs are equal when they hold the same tasks, whatever the order their areas were numbered in.
+    static func == (a: PlanRun, b: PlanRun) -> Bool {
+        guard a.incident == b.incident, a.plan == b.plan, a.status == b.status, a.tier == b.tier,
+              a.number == b.number, a.closedAt == b.closedAt, a.tasks.count == b.tasks.count else { return false }
+        return zip(a.tasks, b.tasks).allSatisfy { x, y in
+            a.task(x) == b.task(y) && x.info == y.info && x.tier == y.tier && x.waiting == y.waiting
+                && x.wentOverdue == y.wentOverdue
+        }
+    }
+
+    func hash(into h: inout Hasher) {
+        h.combine(incident)
+        h.combine(number)
+        h.combine(tasks.count)
     }
 }
 
@@ -147,8 +207,9 @@ extension PlanRun: Codable {
         let stored = try c.decode([StoredTask].self, forKey: .tasks)
         // `status` was added to the stored run later: before, each task carried it.
         status = try c.decodeIfPresent(Status.self, forKey: .status) ?? stored.first?.task.status ?? .actual
+        tasks = []
         tasks = stored.map { s in
-            TaskRecord(
+            record(
                 info: StepInfo(id: s.task.step, action: s.task.action, after: s.after, onOverdue: s.onOverdue),
                 area: s.task.area, due: s.task.due, seq: s.task.seq, updated: s.task.updated, by: s.task.by, tier: s.tier,
                 level: s.task.level, state: s.task.state, escalated: s.task.escalated, waiting: s.waiting,
@@ -399,10 +460,11 @@ public struct PlanBook: Sendable {
             case .level(let l): level = l
             case .warning: level = w.level
             }
-            run.tasks.append(
-                TaskRecord(
-                    info: stepInfo(plan: plan.incidentType, step: step), area: w.area,
-                    due: w.sent.adding(seconds: step.deadlineS), seq: 0, updated: now, by: nil, tier: tier, level: level, state: .ready, escalated: false, waiting: true, wentOverdue: false))
+            let record = run.record(
+                info: stepInfo(plan: plan.incidentType, step: step), area: w.area,
+                due: w.sent.adding(seconds: step.deadlineS), seq: 0, updated: now, by: nil, tier: tier, level: level,
+                state: .ready, escalated: false, waiting: true, wentOverdue: false)
+            run.tasks.append(record)
         }
         var out: [PlanTask] = []
         for i in first..<run.tasks.count where run.pending(run.tasks[i]).isEmpty {
@@ -435,12 +497,13 @@ public struct PlanBook: Sendable {
             let pending = run.pending(record).joined(separator: ", ")
             throw PlanError(code: .waiting, message: "task \(taskID) is waiting for \(pending)")
         }
-        guard record.owner.isWithin(by) else {
-            throw PlanError(code: .notOwner, message: "\(by) does not own task \(taskID) (owner \(record.owner))")
+        let owner = run.owner(of: record)
+        guard owner.isWithin(by) else {
+            throw PlanError(code: .notOwner, message: "\(by) does not own task \(taskID) (owner \(owner))")
         }
         if state == .acknowledged && record.state == .acknowledged { return [] }
         run.tasks[i].state = state
-        run.tasks[i].by = by
+        run.tasks[i].byIndex = run.areaIndex(by)
         run.tasks[i].updated = now
         var out = [run.task(run.tasks[i])]
         if state == .done {
