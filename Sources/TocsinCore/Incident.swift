@@ -29,7 +29,7 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
     /// The status of every one of its events.
     public let status: Status
     public let category: Category
-    public let capCategories: [CAPCategory]
+    public internal(set) var capCategories: [CAPCategory]
     /// The lowest common ancestor of its events' areas.
     public internal(set) var area: AreaPath
     /// The running mean of its events' locations (plain mean of degrees: fine away from the antimeridian).

@@ -138,7 +138,8 @@ struct PlanRun: Sendable {
     func owner(of r: TaskRecord) -> AreaPath { area(of: r).ancestor(at: r.level) }
     func by(of r: TaskRecord) -> AreaPath? { r.byIndex == TaskRecord.nobody ? nil : areas[Int(r.byIndex)] }
 
-    /// A task record of this run naming `area` and `by` (added to `areas` when new).
+    /// A task record of this run naming `area` and `by` (added to `areas` when new; the book passes its shared
+    /// copies).
     mutating func record(info: StepInfo, area: AreaPath, due: Timestamp, seq: Int64, updated: Timestamp?,
                          by: AreaPath?, tier: Tier, level: Level, state: TaskState, escalated: Bool, waiting: Bool,
                          wentOverdue: Bool) -> TaskRecord {
@@ -292,6 +293,8 @@ public struct PlanBook: Sendable {
     }
     /// One `StepInfo` per step of the loaded plans.
     private var stepInfos: [StepKey: StepInfo] = [:]
+    /// One stored copy of each area the runs name (each warning brings its own copy of the string).
+    private var areaTexts = Set<AreaPath>()
 
     private func stepInfo(plan: String, step: PlanStep) -> StepInfo {
         if let shared = stepInfos[StepKey(plan: plan, step: step.id)], shared.action == step.action,
@@ -461,7 +464,7 @@ public struct PlanBook: Sendable {
             case .warning: level = w.level
             }
             let record = run.record(
-                info: stepInfo(plan: plan.incidentType, step: step), area: w.area,
+                info: stepInfo(plan: plan.incidentType, step: step), area: areaTexts.insert(w.area).memberAfterInsert,
                 due: w.sent.adding(seconds: step.deadlineS), seq: 0, updated: now, by: nil, tier: tier, level: level,
                 state: .ready, escalated: false, waiting: true, wentOverdue: false)
             run.tasks.append(record)
@@ -503,7 +506,7 @@ public struct PlanBook: Sendable {
         }
         if state == .acknowledged && record.state == .acknowledged { return [] }
         run.tasks[i].state = state
-        run.tasks[i].byIndex = run.areaIndex(by)
+        run.tasks[i].byIndex = run.areaIndex(areaTexts.insert(by).memberAfterInsert)
         run.tasks[i].updated = now
         var out = [run.task(run.tasks[i])]
         if state == .done {

@@ -91,6 +91,8 @@ public struct WarningBook: Sendable {
     private var index: [String: String] = [:]
     /// See `shared(_:)`.
     private var texts = Set<String>()
+    /// One stored copy of each list of CAP categories (one per incident type in the catalog).
+    private var categoryLists = Set<[CAPCategory]>()
 
     public init(
         catalog: Catalog, areaName: @escaping @Sendable (AreaPath) -> String? = { _ in nil },
@@ -383,6 +385,7 @@ public struct WarningBook: Sendable {
         kept.counts = [:]
         kept.aggregates = [:]
         kept.area = AreaPath(unchecked: shared(incident.area.rawValue))
+        kept.capCategories = categoryLists.insert(incident.capCategories).memberAfterInsert
         return kept
     }
 

@@ -15,19 +15,40 @@ struct PublishedTasks: Sendable {
         var isFinal: Bool
     }
 
+    /// What is kept of a task: 16 bytes, its step id a number into `steps` (a few dozen ids in the loaded plans;
+    /// most are longer than the 15 bytes a string holds without an allocation of its own).
+    private struct Stored: Sendable {
+        var seq: Int64
+        var step: UInt32
+        var isFinal: Bool
+    }
+
     /// By incident id; a plan has a handful of steps, so a short array per incident.
-    private var byIncident: [String: [Entry]] = [:]
+    private var byIncident: [String: [Stored]] = [:]
+    /// Every step id seen, once, and its number.
+    private var steps: [String] = []
+    private var stepNumbers: [String: UInt32] = [:]
 
     /// The number of tasks kept.
     private(set) var count = 0
 
+    private mutating func number(ofStep step: String) -> UInt32 {
+        if let n = stepNumbers[step] { return n }
+        let n = UInt32(steps.count)
+        steps.append(step)
+        stepNumbers[step] = n
+        return n
+    }
+
+    private func entry(_ s: Stored) -> Entry { Entry(step: steps[Int(s.step)], seq: s.seq, isFinal: s.isFinal) }
+
     /// Records a published task (its latest state).
     mutating func record(_ task: PlanTask) {
-        let entry = Entry(step: task.step, seq: task.seq, isFinal: task.state.isFinal)
-        if let i = byIncident[task.incident]?.firstIndex(where: { $0.step == task.step }) {
-            byIncident[task.incident]![i] = entry
+        let stored = Stored(seq: task.seq, step: number(ofStep: task.step), isFinal: task.state.isFinal)
+        if let i = byIncident[task.incident]?.firstIndex(where: { $0.step == stored.step }) {
+            byIncident[task.incident]![i] = stored
         } else {
-            byIncident[task.incident, default: []].append(entry)
+            byIncident[task.incident, default: []].append(stored)
             count += 1
         }
     }
@@ -36,7 +57,8 @@ struct PublishedTasks: Sendable {
     /// and step ids may contain `-`: every split is tried against the incidents kept.
     func entry(_ id: String) -> Entry? {
         for (incident, step) in PlanTask.splits(ofID: id) {
-            if let e = byIncident[incident]?.first(where: { $0.step == step }) { return e }
+            guard let tasks = byIncident[incident], let n = stepNumbers[step] else { continue }
+            if let s = tasks.first(where: { $0.step == n }) { return entry(s) }
         }
         return nil
     }
