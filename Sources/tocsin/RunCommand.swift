@@ -52,6 +52,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
+        let signals = TerminationSignals()
         let config = try options.load()
         let logger = options.makeLogger("tocsin")
         // swift-metrics goes to the Prometheus registry of /metrics; before the workers make their timers.
@@ -77,33 +78,60 @@ struct RunCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        waitForTermination(onHangUp: reloader(options, pipeline, logger))
+        signals.onHangUp(reloader(options, pipeline, logger))
+        signals.wait()
         logger.info("stopping on signal")
         http?.stop()
         pipeline.stop()
     }
 }
 
-/// Blocks until SIGINT or SIGTERM arrives. SIGHUP calls `onHangUp` (on a serial queue, one at a time) instead.
-func waitForTermination(onHangUp: (@Sendable () -> Void)? = nil) {
-    let done = DispatchSemaphore(value: 0)
-    var sources: [DispatchSourceSignal] = []
-    for sig in [SIGINT, SIGTERM] {
-        signal(sig, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-        source.setEventHandler { done.signal() }
-        source.resume()
-        sources.append(source)
-    }
-    if let onHangUp {
+/// SIGINT and SIGTERM, caught from the first line of a command on: one that arrives while the pipeline is still
+/// starting (restoring its stores, or waiting for a killed worker's store or port to be free) makes the process
+/// stop cleanly, with status 0, instead of killing it half-way with the signal's default action. SIGHUP is ignored
+/// until `onHangUp` says what it does (its default action also ends the process).
+final class TerminationSignals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requested = false
+    private let arrived = DispatchSemaphore(value: 0)
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [self] in
+                lock.withLock { requested = true }
+                arrived.signal()
+            }
+            source.resume()
+            sources.append(source)
+        }
         signal(SIGHUP, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "tocsin.reload"))
-        source.setEventHandler { onHangUp() }
-        source.resume()
-        sources.append(source)
     }
-    done.wait()
-    _ = sources
+
+    /// Whether SIGINT or SIGTERM has arrived.
+    var stopRequested: Bool { lock.withLock { requested } }
+
+    /// Calls `handler` on every SIGHUP (on a serial queue, one at a time).
+    func onHangUp(_ handler: @escaping @Sendable () -> Void) {
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "tocsin.reload"))
+        source.setEventHandler { handler() }
+        source.resume()
+        lock.withLock { sources.append(source) }
+    }
+
+    /// Waits up to `seconds` for SIGINT or SIGTERM; true when one has arrived (now or before).
+    func wait(seconds: Double) -> Bool {
+        if stopRequested { return true }
+        _ = arrived.wait(timeout: .now() + seconds)
+        return stopRequested
+    }
+
+    /// Blocks until SIGINT or SIGTERM arrives (returns at once if one already has).
+    func wait() {
+        while !stopRequested { arrived.wait() }
+    }
 }
 
 /// Reloads the configuration file on SIGHUP and hands it to the pipeline (keys and rate limits; see
@@ -133,6 +161,7 @@ struct WorkerCommand: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
+        let signals = TerminationSignals()
         guard let role = WorkerRole(rawValue: name) else {
             printError("unknown worker \"\(name)\" (expected one of: \(WorkerRole.allCases.map(\.rawValue).joined(separator: ", ")))")
             throw ExitCode(2)
@@ -152,12 +181,16 @@ struct WorkerCommand: ParsableCommand {
                     throw ExitCode(1)
                 }
                 logger.warning("cannot start yet (attempt \(attempt) of 10): \(error); retrying in 1 s")
-                Thread.sleep(forTimeInterval: 1)
+                if signals.wait(seconds: 1) {
+                    logger.info("stopping on signal before the start")
+                    return
+                }
             }
         }
         guard let pipeline else { throw ExitCode(1) }
         pipeline.start()
-        waitForTermination(onHangUp: reloader(options, pipeline, logger))
+        signals.onHangUp(reloader(options, pipeline, logger))
+        signals.wait()
         pipeline.stop()
     }
 }

@@ -3,6 +3,7 @@ import Testing
 import TocsinCore
 import TocsinTesting
 import TocsinWorkers
+import ZeroMQ
 
 /// The same workers as separate processes (`tocsin worker NAME`) over tcp, sharing the data folder.
 @Suite(.serialized) struct MultiProcessTests {
@@ -141,5 +142,32 @@ import TocsinWorkers
         #expect(!feedB.contains { ($0["topic"]?.stringValue ?? "").hasPrefix("actual/") && $0["body"]?["status"] != "actual" })
         for p in [ingest, classify, dispatch, plan] { p.kill(SIGTERM) }
         for p in [ingest, classify, dispatch, plan] { #expect(p.wait(timeout: 5) == 0) }
+    }
+
+    /// SIGTERM while a worker cannot start yet (its endpoint still taken, as right after a kill) stops it at once
+    /// with status 0; before, the signal's default action ended it with status 15 (found by the crash soak, which
+    /// stopped a worker it had just restarted).
+    @Test func aWorkerStoppedBeforeItCouldStartExitsCleanly() throws {
+        let dir = Fixtures.temporaryDirectory("tocsin-early-stop")
+        defer { Fixtures.removeTemporary(dir) }
+        let config = try writeTCPTestConfig(dir: dir)
+        let context = try Context(ioThreads: 1)
+        defer {
+            context.shutdown()
+            context.terminate()
+        }
+        let squatter = try context.makeSocket(.router)
+        defer { squatter.close() }
+        try squatter.bind(config.ingest)
+        let ingest = try ChildProcess(arguments: ["worker", "ingest", "--config", config.path, "--log-level", "warning"],
+                                      logPath: dir + "/ingest.log")
+        defer { ingest.kill(SIGKILL) }
+        let deadline = Date().addingTimeInterval(20)
+        while !ingest.log.contains("cannot start yet") && ingest.process.isRunning && Date() < deadline { usleep(20_000) }
+        #expect(ingest.log.contains("cannot start yet (attempt 1 of 10)"), "\(ingest.log)")
+        let sent = Date()
+        ingest.kill(SIGTERM)
+        #expect(ingest.wait(timeout: 5) == 0, "\(ingest.log)")
+        #expect(Date().timeIntervalSince(sent) < 3)
     }
 }
