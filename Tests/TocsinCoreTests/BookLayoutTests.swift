@@ -1,9 +1,10 @@
 import Testing
 @testable import TocsinCore
 
-/// The plan book's per-task record is what a warned incident's memory is mostly made of (10 to 12 tasks each):
-/// it stays at five words, its areas numbered per run.
-@Suite struct PlanRunLayoutTests {
+/// What a warned incident's memory is mostly made of: the plan book's per-task records (about eight each) stay
+/// at five words, their areas numbered per run; the warning book's table holds a word per thread, and a copied
+/// book still changes alone.
+@Suite struct BookLayoutTests {
     @Test func taskRecordsStayAtFortyBytes() {
         #expect(MemoryLayout<TaskRecord>.stride <= 40)
     }
@@ -34,5 +35,19 @@ import Testing
         #expect(run.areas.count == 3)
         #expect(make([futian, yuehai]) == run)
         #expect(make([futian, yuehai]).tasks[0].areaIndex != run.tasks[0].areaIndex)
+    }
+
+    @Test func warningThreadsAreOneWordAndCopiesChangeAlone() throws {
+        #expect(MemoryLayout<WarningThread>.stride == 8)
+        var p = IncidentPipeline()
+        let alert = try #require(p.feed(Make.event("g1", "water_level", at: 0, values: ["level_m": 2.6])).first)
+        let copy = p.book
+        _ = try p.book.acknowledge(alert.id, by: Make.shatou, at: Make.time(60))
+        #expect(p.book.warning(alert.id)?.isAcknowledged == true)
+        #expect(copy.warning(alert.id)?.isAcknowledged == false)
+        #expect(copy.state != p.book.state)
+        let restored = try WarningBook(
+            catalog: ShippedCatalog.catalog, areas: ShippedCatalog.areas, snapshot: try p.book.snapshot())
+        #expect(restored.state == p.book.state)
     }
 }
