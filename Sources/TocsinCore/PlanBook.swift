@@ -209,12 +209,14 @@ extension PlanRun: Codable {
         // `status` was added to the stored run later: before, each task carried it.
         status = try c.decodeIfPresent(Status.self, forKey: .status) ?? stored.first?.task.status ?? .actual
         tasks = []
-        tasks = stored.map { s in
-            record(
+        tasks.reserveCapacity(stored.count)
+        for s in stored {
+            let r = record(
                 info: StepInfo(id: s.task.step, action: s.task.action, after: s.after, onOverdue: s.onOverdue),
                 area: s.task.area, due: s.task.due, seq: s.task.seq, updated: s.task.updated, by: s.task.by, tier: s.tier,
                 level: s.task.level, state: s.task.state, escalated: s.task.escalated, waiting: s.waiting,
                 wentOverdue: s.wentOverdue)
+            tasks.append(r)
         }
     }
 
