@@ -20,6 +20,7 @@ final class SoakDeployment {
     private(set) var mode: SoakMode
     private(set) var processes: [String: ChildProcess] = [:]
     private var lives: [String: Int] = [:]
+    private var startedAt: [String: ContinuousClock.Instant] = [:]
     /// Processes started, killed (SIGKILL) and stopped (SIGTERM) over the deployment's life.
     private(set) var starts = 0, kills = 0, stops = 0
 
@@ -66,6 +67,7 @@ final class SoakDeployment {
         let arguments = (name == "run" ? ["run"] : ["worker", name]) + ["--config", configPath, "--log-level", "warning"]
         processes[name] = try ChildProcess(executable: soakBinary("tocsin"), arguments: arguments,
                                            logPath: dir + "/logs/\(name)-\(life).log")
+        startedAt[name] = ContinuousClock.now
         starts += 1
     }
 
@@ -86,6 +88,11 @@ final class SoakDeployment {
     /// `timeout`, then killed).
     func stopAll(timeout: Double = 5) -> [(name: String, status: Int32?, seconds: Double)] {
         let clock = ContinuousClock()
+        // A process signalled before its `main` has run dies of the signal's default action, as any program does
+        // (the commands catch SIGTERM from their first line on): one restarted a moment ago gets that moment.
+        if let youngest = startedAt.values.max(), clock.now - youngest < .milliseconds(300) {
+            Thread.sleep(forTimeInterval: 0.3)
+        }
         let sent = clock.now
         let running = processes.sorted { $0.key < $1.key }
         for (_, p) in running { p.kill(SIGTERM) }
