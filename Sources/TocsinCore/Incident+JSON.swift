@@ -114,7 +114,7 @@ extension Incident {
         self.lastTime = lastTime
         self.eventCount = eventCount
         self.sampleIDs = sampleIDs
-        self.counts = counts
+        self.typeCounts = TypeCounts(counts)
         self.aggregates = aggregates
         self.tier = tier
         self.isOpen = isOpen

@@ -48,7 +48,12 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
     /// Ids of its first `sampleSize` events, in the order they were applied.
     public internal(set) var sampleIDs: [String]
     /// Number of events per event type.
-    public internal(set) var counts: [String: Int]
+    public internal(set) var counts: [String: Int] {
+        get { typeCounts.dictionary }
+        set { typeCounts = TypeCounts(newValue) }
+    }
+    /// `counts`, without a dictionary of its own while the incident has one event type (the common case).
+    var typeCounts: TypeCounts
     /// Per event type, per value name: the sum or the maximum (per the value's `aggregate`) over its events.
     public internal(set) var aggregates: [String: [String: Double]]
     /// The highest tier any of its event types' conditions reach; `nil` while below IV.
@@ -59,11 +64,17 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
     public internal(set) var closedAt: Timestamp?
     public internal(set) var closeReason: CloseReason?
 
+    // The form the synthesized conformance had (`typeCounts` encodes as the `counts` dictionary).
+    private enum CodingKeys: String, CodingKey {
+        case id, openingSeq, type, status, category, capCategories, area, center, extentM, bounds, firstTime, lastTime
+        case eventCount, sampleIDs, typeCounts = "counts", aggregates, tier, isOpen, version, closedAt, closeReason
+    }
+
     /// The extent around `center` with a floor of `minimumRadiusM`.
     public var radiusM: Double { max(Self.minimumRadiusM, extentM) }
 
     /// The number of events of `eventType` in the incident.
-    public func count(of eventType: String) -> Int { counts[eventType] ?? 0 }
+    public func count(of eventType: String) -> Int { typeCounts.count(of: eventType) }
 
     /// The aggregate of `value` over the incident's events of `eventType`; `nil` when never reported.
     public func aggregate(_ value: String, of eventType: String) -> Double? { aggregates[eventType]?[value] }
@@ -90,7 +101,7 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
         lastTime = event.time
         eventCount = 0
         sampleIDs = []
-        counts = [:]
+        typeCounts = TypeCounts()
         aggregates = [:]
         tier = nil
         isOpen = true
@@ -120,15 +131,16 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
         if event.time < firstTime { firstTime = event.time }
         if event.time > lastTime { lastTime = event.time }
         if sampleIDs.count < Self.sampleSize { sampleIDs.append(event.id) }
-        counts[event.type, default: 0] += 1
+        // The catalog's copy of the type name: the event's own (decoded) copy would stay allocated with the incident.
+        typeCounts.add(spec.name)
         if !event.values.isEmpty {
             // One lookup of the type's aggregates and one per value, changed in place.
-            aggregates[event.type, default: [:]].fold(event.values, spec: spec)
+            aggregates[spec.name, default: [:]].fold(event.values, spec: spec)
         }
         if area != event.area, let common = area.commonAncestor(with: event.area) { area = common }
-        if counts.count == 1 {
+        if typeCounts.typeCount == 1 {
             // Only this type's facts changed, and it is the incident's only type (the common case): its tier alone.
-            tier = spec.tier(count: eventCount, aggregates: aggregates[event.type] ?? [:])
+            tier = spec.tier(count: eventCount, aggregates: aggregates[spec.name] ?? [:])
         } else {
             tier = Self.tier(counts: counts, aggregates: aggregates, catalog: catalog)
         }
@@ -153,6 +165,60 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
             if best == nil || t > best! { best = t }
         }
         return best
+    }
+}
+
+/// Events per event type, stored without a dictionary while there is one type: a dictionary of one entry took
+/// about 120 bytes of every open incident. One form per content (one type inline, else the dictionary), so the
+/// synthesized equality is that of the counts.
+struct TypeCounts: Sendable, Hashable, Codable {
+    /// The only type, when there is exactly one (`onlyCount > 0`).
+    private var only = ""
+    private var onlyCount = 0
+    /// The counts when there are none or several types.
+    private var many: [String: Int] = [:]
+
+    init() {}
+
+    init(_ counts: [String: Int]) {
+        if counts.count == 1, let (type, n) = counts.first, n > 0 {
+            only = type
+            onlyCount = n
+        } else {
+            many = counts
+        }
+    }
+
+    var dictionary: [String: Int] { onlyCount > 0 ? [only: onlyCount] : many }
+
+    /// The number of distinct types.
+    var typeCount: Int { onlyCount > 0 ? 1 : many.count }
+
+    func count(of type: String) -> Int { onlyCount > 0 ? (type == only ? onlyCount : 0) : many[type] ?? 0 }
+
+    mutating func add(_ type: String) {
+        if onlyCount > 0 && only == type {
+            onlyCount += 1
+        } else if onlyCount == 0 && many.isEmpty {
+            only = type
+            onlyCount = 1
+        } else {
+            if onlyCount > 0 {
+                many = [only: onlyCount]
+                only = ""
+                onlyCount = 0
+            }
+            many[type, default: 0] += 1
+        }
+    }
+
+    init(from decoder: any Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode([String: Int].self))
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(dictionary)
     }
 }
 

@@ -128,7 +128,9 @@ public struct IncidentEngine: Sendable {
             // The incident is changed in place, in its slot.
             let oldCell = GridCell(group: group, point: spots[i].center, cellM: incidentRoute.cellM)
             let previousTier = slots[i]!.tier
+            let previousArea = slots[i]!.area
             slots[i]!.absorb(event, spec: route.spec, catalog: catalog)
+            if slots[i]!.area != previousArea { slots[i]!.area = shared(slots[i]!.area) }
             let incident = slots[i]!
             spots[i] = Spot(incident)
             let newCell = GridCell(group: group, point: incident.center, cellM: incidentRoute.cellM)
@@ -184,7 +186,15 @@ public struct IncidentEngine: Sendable {
         return IncidentChange(kind: .closed(reason), incident: incident)
     }
 
+    /// One stored copy of each area path the open incidents name (a city has a few hundred areas; most paths are
+    /// longer than the 15 bytes a string holds inline, so each incident kept an allocation of its own).
+    private var areaTexts = Set<AreaPath>()
+
+    private mutating func shared(_ area: AreaPath) -> AreaPath { areaTexts.insert(area).memberAfterInsert }
+
     private mutating func insert(_ incident: Incident) {
+        var incident = incident
+        incident.area = shared(incident.area)
         let i: Int
         if let free = freeSlots.popLast() {
             i = free

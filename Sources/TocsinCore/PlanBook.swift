@@ -29,13 +29,11 @@ public struct PlanError: Error, Sendable, Hashable, CustomStringConvertible {
 /// rebuilds the `PlanTask`. A full `PlanTask` per step, with an id and an owner string of its own and an index
 /// entry, made a warned incident's plan cost about 3 KB of memory.
 struct TaskRecord: Sendable, Hashable {
-    // Four words, then the one-byte fields: 40 bytes a task (a full `PlanTask` and the book's fields took over
-    // 200, plus strings of their own; with the areas inline, 80).
+    // Three words, then the one-byte fields: 32 bytes a task (a full `PlanTask` and the book's fields took over
+    // 200, plus strings of their own; with the areas inline, 80; with the seq, 40).
     /// The step: one object per step of the loaded plans, shared by every task of it.
     var info: StepInfo
     var due: Timestamp
-    /// The feed `seq` recorded with `recordSeq`, else 0.
-    var seq: Int64
     /// When it last changed, in microseconds (`Int64.min`: never).
     var updatedMicros: Int64
     /// The incident's area as of the warning that activated the step: a position in the run's `areas`.
@@ -113,6 +111,9 @@ struct PlanRun: Sendable {
     var tasks: [TaskRecord]
     /// The distinct areas its tasks name (`areaIndex`, `byIndex`), in the order they came: a handful a run.
     private(set) var areas: [AreaPath] = []
+    /// The feed `seq`s recorded with `PlanBook.recordSeq`, by step id (the plan worker leaves numbering to
+    /// dispatch, so this stays empty there and costs no allocation).
+    var seqs: [String: Int64] = [:]
 
     init(incident: String, plan: String, status: Status, tier: Tier, number: Int64, closedAt: Timestamp? = nil,
          tasks: [TaskRecord]) {
@@ -140,10 +141,10 @@ struct PlanRun: Sendable {
 
     /// A task record of this run naming `area` and `by` (added to `areas` when new; the book passes its shared
     /// copies).
-    mutating func record(info: StepInfo, area: AreaPath, due: Timestamp, seq: Int64, updated: Timestamp?,
+    mutating func record(info: StepInfo, area: AreaPath, due: Timestamp, updated: Timestamp?,
                          by: AreaPath?, tier: Tier, level: Level, state: TaskState, escalated: Bool, waiting: Bool,
                          wentOverdue: Bool) -> TaskRecord {
-        TaskRecord(info: info, due: due, seq: seq, updatedMicros: updated?.micros ?? .min, areaIndex: areaIndex(area),
+        TaskRecord(info: info, due: due, updatedMicros: updated?.micros ?? .min, areaIndex: areaIndex(area),
                    byIndex: by.map { areaIndex($0) } ?? TaskRecord.nobody, tier: tier, level: level, state: state,
                    escalated: escalated, waiting: waiting, wentOverdue: wentOverdue)
     }
@@ -160,7 +161,7 @@ struct PlanRun: Sendable {
     /// The task as published.
     func task(_ r: TaskRecord) -> PlanTask {
         PlanTask(
-            id: PlanTask.id(incident: incident, step: r.step), seq: r.seq, plan: plan, incident: incident,
+            id: PlanTask.id(incident: incident, step: r.step), seq: seqs[r.step] ?? 0, plan: plan, incident: incident,
             step: r.step, action: r.action, level: r.level, owner: owner(of: r), area: area(of: r), due: r.due,
             state: r.state, status: status, escalated: r.escalated, updated: r.updated, by: by(of: r))
     }
@@ -213,10 +214,11 @@ extension PlanRun: Codable {
         for s in stored {
             let r = record(
                 info: StepInfo(id: s.task.step, action: s.task.action, after: s.after, onOverdue: s.onOverdue),
-                area: s.task.area, due: s.task.due, seq: s.task.seq, updated: s.task.updated, by: s.task.by, tier: s.tier,
+                area: s.task.area, due: s.task.due, updated: s.task.updated, by: s.task.by, tier: s.tier,
                 level: s.task.level, state: s.task.state, escalated: s.task.escalated, waiting: s.waiting,
                 wentOverdue: s.wentOverdue)
             tasks.append(r)
+            if s.task.seq != 0 { seqs[s.task.step] = s.task.seq }
         }
     }
 
@@ -421,7 +423,7 @@ public struct PlanBook: Sendable {
     /// Optional: a dispatcher that keeps its own seqs need not call it.
     public mutating func recordSeq(_ seq: Int64, ofTask id: String) {
         guard let (incident, i) = locate(id), var run = runs[incident] else { return }
-        run.tasks[i].seq = seq
+        run.seqs[run.tasks[i].step] = seq
         runs[incident] = run
     }
 
@@ -467,7 +469,7 @@ public struct PlanBook: Sendable {
             }
             let record = run.record(
                 info: stepInfo(plan: plan.incidentType, step: step), area: areaTexts.insert(w.area).memberAfterInsert,
-                due: w.sent.adding(seconds: step.deadlineS), seq: 0, updated: now, by: nil, tier: tier, level: level,
+                due: w.sent.adding(seconds: step.deadlineS), updated: now, by: nil, tier: tier, level: level,
                 state: .ready, escalated: false, waiting: true, wentOverdue: false)
             run.tasks.append(record)
         }
