@@ -24,8 +24,8 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
     public let id: String
     /// The journal sequence number of the event that opened the incident.
     public let openingSeq: Int64
-    /// The incident type, e.g. `flood`.
-    public let type: String
+    /// The incident type, e.g. `flood`. (Set only to a shared copy of the same text.)
+    public internal(set) var type: String
     /// The status of every one of its events.
     public let status: Status
     public let category: Category

@@ -97,10 +97,11 @@ public struct Warning: Sendable, Hashable, Codable, Identifiable {
     public var isAcknowledged: Bool { acknowledgedAt != nil }
 
     /// A warning about `incident`: status, category, CAP categories, event, area, location and evidence come
-    /// from it. Internal: only `WarningBook` issues warnings.
+    /// from it; `owner` is the area's ancestor at `level` (the book passes its shared copy). Internal: only
+    /// `WarningBook` issues warnings.
     init(
         id: String, seq: Int64, about incident: Incident, msgType: MessageType, references: [String], tier: Tier,
-        headline: String, instruction: String, level: Level, escalated: Bool, sent: Timestamp
+        headline: String, instruction: String, level: Level, owner: AreaPath? = nil, escalated: Bool, sent: Timestamp
     ) {
         self.id = id
         self.seq = seq
@@ -116,7 +117,7 @@ public struct Warning: Sendable, Hashable, Codable, Identifiable {
         self.instruction = instruction
         self.area = incident.area
         self.level = level
-        self.owner = incident.area.ancestor(at: level)
+        self.owner = owner ?? incident.area.ancestor(at: level)
         self.location = Location(
             lat: Self.rounded(incident.center.lat, places: 6), lon: Self.rounded(incident.center.lon, places: 6),
             radiusM: Self.rounded(incident.radiusM, places: 1))

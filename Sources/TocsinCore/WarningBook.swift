@@ -170,7 +170,7 @@ public struct WarningBook: Sendable {
     /// The next feed sequence number.
     public var nextSeq: Int64
     private var nextWarningNumber: Int64
-    private var threads: [String: WarningThread] = [:] {
+    private var threads = ByIncident<WarningThread>() {
         // Any change may bring a deadline forward: the next `advance` looks at every thread again.
         didSet { nextCheck = nil }
     }
@@ -181,7 +181,7 @@ public struct WarningBook: Sendable {
     /// The incidents the last `advance` let go after their retention (their stored rows can go too).
     public private(set) var lastExpired: [String] = []
     /// Warning id -> incident id, for every warning of a kept thread.
-    private var index: [String: String] = [:]
+    private var index = WarningIndex()
     /// See `shared(_:)`.
     private var texts = Set<String>()
     /// One stored copy of each list of CAP categories (one per incident type in the catalog).
@@ -197,10 +197,13 @@ public struct WarningBook: Sendable {
         self.retentionS = retentionS
         self.nextSeq = state.nextSeq
         self.nextWarningNumber = state.nextWarningNumber
+        // The index takes warnings in number order (threads come by incident).
+        var pairs: [(warning: String, incident: String)] = []
         for thread in state.threads {
             threads[thread.incident.id] = thread
-            for w in thread.warnings { index[w.id] = thread.incident.id }
+            for w in thread.warnings { pairs.append((w.id, thread.incident.id)) }
         }
+        for p in pairs.sorted(by: { WarningIndex.order($0.warning, $1.warning) }) { index[p.warning] = p.incident }
     }
 
     /// A book naming areas by their `name` in `areas` (pinyin, e.g. "Shatou").
@@ -276,7 +279,7 @@ public struct WarningBook: Sendable {
     }
 
     /// The incidents the book keeps threads for.
-    public var threadIDs: Set<String> { Set(threads.keys) }
+    public var threadIDs: Set<String> { Set(threads.values.lazy.map(\.incident.id)) }
 
     /// A book continuing from `headerSnapshot()` and every `threadSnapshot(_:)`.
     public init(
@@ -427,7 +430,8 @@ public struct WarningBook: Sendable {
         var due: [(deadline: Int64, number: Int64, incident: String)] = []
         var expired: [String] = []
         var earliest = Int64.max
-        for (id, thread) in threads {
+        for thread in threads.values {
+            let id = thread.incident.id
             if let closedAt = thread.closedAt {
                 if now - closedAt >= retentionS {
                     expired.append(id)
@@ -477,12 +481,14 @@ public struct WarningBook: Sendable {
         var kept = incident
         kept.counts = [:]
         kept.aggregates = [:]
+        kept.type = shared(incident.type)
         kept.area = AreaPath(unchecked: shared(incident.area.rawValue))
         kept.capCategories = categoryLists.insert(incident.capCategories).memberAfterInsert
         return kept
     }
 
-    /// One stored copy of each text that many warnings repeat (headlines, instructions, area paths): their number
+    /// One stored copy of each text that many warnings repeat (headlines, instructions, area paths, incident
+    /// types): their number
     /// is bounded by the catalog's types and tiers and the areas, and a warned incident no longer holds its own.
     private mutating func shared(_ text: String) -> String { texts.insert(text).memberAfterInsert }
 
@@ -516,7 +522,8 @@ public struct WarningBook: Sendable {
         let seq = takeSeq()
         return Warning(
             id: "w-\(number)", seq: seq, about: incident, msgType: type, references: thread.warnings.map(\.id),
-            tier: tier, headline: shared(headline), instruction: shared(instruction), level: level, escalated: escalated,
+            tier: tier, headline: shared(headline), instruction: shared(instruction), level: level,
+            owner: AreaPath(unchecked: shared(incident.area.ancestor(at: level).rawValue)), escalated: escalated,
             sent: now)
     }
 
@@ -565,5 +572,103 @@ extension WarningThread {
             closedAt.writeCodableJSON(into: &w)
         }
         w.endObject()
+    }
+}
+
+/// Warning id -> incident id. The book numbers warnings in order (`w-<n>`), so the index is a dense array of
+/// incident numbers from the oldest warning still kept (`base`) rather than a dictionary: about 10 bytes a
+/// warning instead of 84 at 100,000. Ids of another form (none that the book issues) are kept by their text.
+struct WarningIndex: Sendable {
+    private static let none = Int64.min
+    /// The warning number of `incidents[0]`.
+    private var base: Int64 = 0
+    /// Incident numbers (`none`: no such warning kept), by warning number - `base`.
+    private var incidents: [Int64] = []
+    /// Entries before this are all `none`.
+    private var head = 0
+    private var live = 0
+    private var byText: [String: String] = [:]
+
+    private static func number(_ id: String, prefix: String) -> Int64? {
+        guard id.hasPrefix(prefix), let n = Int64(id.dropFirst(prefix.count)), "\(prefix)\(n)" == id else {
+            return nil
+        }
+        return n
+    }
+
+    /// Orders warning ids by their number (others after, by text): the order to fill an index in.
+    static func order(_ a: String, _ b: String) -> Bool {
+        switch (number(a, prefix: "w-"), number(b, prefix: "w-")) {
+        case let (x?, y?): x < y
+        case (.some, nil): true
+        case (nil, .some): false
+        case (nil, nil): a < b
+        }
+    }
+
+    var count: Int { live + byText.count }
+
+    subscript(warningID: String) -> String? {
+        get {
+            guard let w = Self.number(warningID, prefix: "w-") else { return byText[warningID] }
+            let i = w - base
+            guard i >= Int64(head), i < Int64(incidents.count), incidents[Int(i)] != Self.none else {
+                return byText[warningID]
+            }
+            return "inc-\(incidents[Int(i)])"
+        }
+        set {
+            guard let w = Self.number(warningID, prefix: "w-"),
+                  newValue == nil || Self.number(newValue!, prefix: "inc-") != nil
+            else {
+                if let w = Self.number(warningID, prefix: "w-") { remove(w) }
+                byText[warningID] = newValue
+                return
+            }
+            if let incident = newValue {
+                set(w, Self.number(incident, prefix: "inc-")!)
+            } else {
+                remove(w)
+                byText[warningID] = nil
+            }
+        }
+    }
+
+    private mutating func set(_ w: Int64, _ incident: Int64) {
+        if incidents.isEmpty {
+            base = w
+            head = 0
+        } else if w < base {
+            // Only when filled out of order: make room at the front.
+            incidents.insert(contentsOf: repeatElement(Self.none, count: Int(base - w)), at: 0)
+            head = 0
+            base = w
+        }
+        let i = Int(w - base)
+        if i >= incidents.count {
+            incidents.append(contentsOf: repeatElement(Self.none, count: i - incidents.count + 1))
+        }
+        if incidents[i] == Self.none { live += 1 }
+        incidents[i] = incident
+        head = min(head, i)
+    }
+
+    private mutating func remove(_ w: Int64) {
+        let i = w - base
+        guard i >= Int64(head), i < Int64(incidents.count), incidents[Int(i)] != Self.none else { return }
+        incidents[Int(i)] = Self.none
+        live -= 1
+        if live == 0 {
+            incidents = []
+            head = 0
+            return
+        }
+        while incidents[head] == Self.none { head += 1 }
+        // Drop the emptied front once it is half the array (amortized: each entry moves at most once per halving).
+        if head >= incidents.count / 2 {
+            incidents.removeFirst(head)
+            base += Int64(head)
+            head = 0
+        }
     }
 }

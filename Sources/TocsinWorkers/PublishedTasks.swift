@@ -24,7 +24,7 @@ struct PublishedTasks: Sendable {
     }
 
     /// By incident id; a plan has a handful of steps, so a short array per incident.
-    private var byIncident: [String: [Stored]] = [:]
+    private var byIncident = ByIncident<[Stored]>()
     /// Every step id seen, once, and its number.
     private var steps: [String] = []
     private var stepNumbers: [String: UInt32] = [:]
@@ -75,6 +75,6 @@ struct PublishedTasks: Sendable {
 
     /// Keeps only the incidents `keep` says yes to.
     mutating func retain(where keep: (String) -> Bool) {
-        for id in Array(byIncident.keys) where !keep(id) { forget(incident: id) }
+        for id in byIncident.keys where !keep(id) { forget(incident: id) }
     }
 }

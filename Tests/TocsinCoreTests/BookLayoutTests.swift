@@ -73,4 +73,46 @@ import Testing
         #expect(try JSONDecoder().decode([String: Int].self, from: json) == ["a": 2, "b": 1])
         #expect(try JSONDecoder().decode(TypeCounts.self, from: json) == c)
     }
+
+    /// The warning index is a dense array from the oldest warning kept: it reads back what was set, in or out
+    /// of order, after its emptied front is dropped, and keeps ids of another form by their text.
+    @Test func warningIndexReadsBackThroughRemovalsAndCompaction() {
+        var index = WarningIndex()
+        for n in 1...10 { index["w-\(n)"] = "inc-\(100 + n)" }
+        #expect(index["w-3"] == "inc-103" && index["w-10"] == "inc-110" && index["w-11"] == nil && index["w-0"] == nil)
+        for n in 1...6 { index["w-\(n)"] = nil }  // past half: the front is dropped
+        #expect(index.count == 4)
+        #expect(index["w-6"] == nil && index["w-7"] == "inc-107" && index["w-10"] == "inc-110")
+        index["w-2"] = "inc-2"  // before the front again
+        index["w-15"] = "inc-15"  // past the end, leaving a gap
+        #expect(index["w-2"] == "inc-2" && index["w-7"] == "inc-107" && index["w-15"] == "inc-15")
+        #expect(index["w-12"] == nil && index.count == 6)
+        index["w-07"] = "inc-9"  // not the book's form: by text, and w-7 stays
+        index["w-16"] = "inc-x"
+        #expect(index["w-07"] == "inc-9" && index["w-7"] == "inc-107" && index["w-16"] == "inc-x")
+        for n in [2, 7, 8, 9, 10, 15] { index["w-\(n)"] = nil }
+        index["w-07"] = nil
+        index["w-16"] = nil
+        #expect(index.count == 0 && index["w-15"] == nil)
+        index["w-40"] = "inc-4"
+        #expect(index["w-40"] == "inc-4" && index.count == 1)
+        #expect(["w-10", "x", "w-9", "w-2"].sorted(by: WarningIndex.order) == ["w-2", "w-9", "w-10", "x"])
+    }
+
+    /// Tables by incident key the engine's ids by number and any other id by its text, and give back both.
+    @Test func tablesByIncidentKeepEveryFormOfId() {
+        var t = ByIncident<[Int]>()
+        t["inc-1"] = [1]
+        t["inc-01"] = [2]
+        t["x"] = [3]
+        t["inc-2", default: []].append(4)
+        t["inc-2", default: []].append(5)
+        t["inc-1"]?.append(6)
+        #expect(t["inc-1"] == [1, 6] && t["inc-01"] == [2] && t["x"] == [3] && t["inc-2"] == [4, 5])
+        #expect(t.count == 4 && Set(t.keys) == ["inc-1", "inc-01", "x", "inc-2"])
+        #expect(t.values.map(\.count).reduce(0, +) == 6)
+        #expect(t.removeValue(forKey: "inc-01") == [2] && t["inc-1"] == [1, 6] && t.count == 3)
+        t["x"] = nil
+        #expect(Set(t.keys) == ["inc-1", "inc-2"])
+    }
 }
