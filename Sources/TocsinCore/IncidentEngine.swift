@@ -34,14 +34,17 @@ public struct IncidentEngine: Sendable {
     /// Open incidents in slots; `slotOf` finds an incident's slot by number (`openingSeq`), `freeSlots` are
     /// slots to use again. (A dictionary of incidents keeps a quarter to five eighths of its buckets empty, each
     /// the size of an incident: with 100,000 open that was about 500 bytes per incident.)
-    private var slots: [Incident?] = []
+    private var slots = Chunked<Incident?>()
     private var slotOf: [Int64: Int] = [:]
     private var freeSlots: [Int] = []
     /// What correlation looks at, per slot, kept apart from the incidents themselves: reading an `Incident`
     /// copies it (its strings, arrays and dictionaries), which dominated `nearest`. Stale for free slots.
-    private var spots: [Spot] = []
-    /// Spatial index of open incidents: their slots, by cell.
-    private var grid: [GridCell: [Int]] = [:]
+    private var spots = Chunked<Spot>()
+    /// Spatial index of open incidents: by cell, the first of its slots; `nextInCell` links each slot to the next
+    /// of its cell (-1: none). No array per cell: with incidents apart, each cell's array was an allocation of
+    /// 48 bytes per incident.
+    private var grid: [GridCell: Int32] = [:]
+    private var nextInCell = Chunked<Int32>()
     /// Quiet-close deadlines (lazy: an entry is re-checked against the incident when it comes due).
     private var quiet = MinHeap<Deadline>()
     /// Per event type: its spec and its incident type's routing.
@@ -136,7 +139,7 @@ public struct IncidentEngine: Sendable {
             let newCell = GridCell(group: group, point: incident.center, cellM: incidentRoute.cellM)
             if newCell != oldCell {
                 removeFromGrid(i, cell: oldCell)
-                grid[newCell, default: []].append(i)
+                addToGrid(i, cell: newCell)
             }
             return [IncidentChange(kind: .updated(previousTier: previousTier), incident: incident, eventID: event.id)]
         }
@@ -204,21 +207,40 @@ public struct IncidentEngine: Sendable {
             i = slots.count
             slots.append(incident)
             spots.append(Spot(incident))
+            nextInCell.append(-1)
         }
         slotOf[incident.openingSeq] = i
         let route = route(ofIncidentType: incident.type)
         if route.group >= 0 {
             let cell = GridCell(
                 group: route.group * 4 + Int64(incident.status.index), point: incident.center, cellM: route.cellM)
-            grid[cell, default: []].append(i)
+            addToGrid(i, cell: cell)
         }
         quiet.push(quietDeadline(of: incident))
     }
 
+    private mutating func addToGrid(_ slot: Int, cell: GridCell) {
+        nextInCell[slot] = grid[cell] ?? -1
+        grid[cell] = Int32(slot)
+    }
+
     private mutating func removeFromGrid(_ slot: Int, cell: GridCell) {
-        guard var list = grid[cell], let i = list.firstIndex(of: slot) else { return }
-        list.remove(at: i)
-        grid[cell] = list.isEmpty ? nil : list
+        guard let head = grid[cell] else { return }
+        if Int(head) == slot {
+            let next = nextInCell[slot]
+            grid[cell] = next < 0 ? nil : next
+            return
+        }
+        var previous = Int(head)
+        var s = nextInCell[previous]
+        while s >= 0 {
+            if Int(s) == slot {
+                nextInCell[previous] = nextInCell[slot]
+                return
+            }
+            previous = Int(s)
+            s = nextInCell[previous]
+        }
     }
 
     private func route(ofIncidentType type: String) -> IncidentRoute {
@@ -244,8 +266,10 @@ public struct IncidentEngine: Sendable {
         for y in (row - 1)...(row + 1) {
             let column = GridCell.column(lon: p.lon, row: y, cellM: route.cellM)
             for x in (column - 1)...(column + 1) {
-                guard let list = grid[GridCell(group: group, x: x, y: y)] else { continue }
-                for slot in list {
+                var next = grid[GridCell(group: group, x: x, y: y)] ?? -1
+                while next >= 0 {
+                    let slot = Int(next)
+                    next = nextInCell[slot]
                     let candidate = spots[slot]
                     guard t >= candidate.firstMicros - windowMicros, t <= candidate.lastMicros + windowMicros else {
                         continue
@@ -354,5 +378,29 @@ extension Status {
         case .exercise: 1
         case .test: 2
         }
+    }
+}
+
+/// An array in chunks of 1,024 elements: it grows a chunk at a time, where an array doubles (at 100,000 open
+/// incidents, room for 131,072) and copies everything on the way.
+struct Chunked<Element>: Sendable where Element: Sendable {
+    private static var shift: Int { 10 }
+    private static var mask: Int { (1 << shift) - 1 }
+    private var chunks: [[Element]] = []
+    private(set) var count = 0
+
+    subscript(i: Int) -> Element {
+        get { chunks[i >> Self.shift][i & Self.mask] }
+        _modify { yield &chunks[i >> Self.shift][i & Self.mask] }
+    }
+
+    mutating func append(_ e: Element) {
+        if count & Self.mask == 0 {
+            var chunk: [Element] = []
+            chunk.reserveCapacity(Self.mask + 1)
+            chunks.append(chunk)
+        }
+        chunks[count >> Self.shift].append(e)
+        count += 1
     }
 }

@@ -624,22 +624,23 @@ struct RunTable: Sequence, Sendable {
         init(_ run: PlanRun) { self.run = run }
     }
 
-    private var boxes: [String: Box] = [:]
+    /// By incident: each run is kept under its own `incident`.
+    private var boxes = ByIncident<Box>()
 
     subscript(incident: String) -> PlanRun? {
         get { boxes[incident]?.run }
         set { boxes[incident] = newValue.map(Box.init) }
     }
 
-    fileprivate var keys: Dictionary<String, Box>.Keys { boxes.keys }
-    fileprivate var values: LazyMapSequence<Dictionary<String, Box>.Values, PlanRun> { boxes.values.lazy.map(\.run) }
+    fileprivate var keys: [String] { boxes.keys }
+    fileprivate var values: LazyMapSequence<ByIncident<Box>.Values, PlanRun> { boxes.values.lazy.map(\.run) }
 
     struct Iterator: IteratorProtocol {
-        fileprivate var base: Dictionary<String, Box>.Iterator
+        fileprivate var base: ByIncident<Box>.Values.Iterator
         mutating func next() -> (key: String, value: PlanRun)? {
-            base.next().map { ($0.key, $0.value.run) }
+            base.next().map { ($0.run.incident, $0.run) }
         }
     }
 
-    func makeIterator() -> Iterator { Iterator(base: boxes.makeIterator()) }
+    func makeIterator() -> Iterator { Iterator(base: boxes.values.makeIterator()) }
 }

@@ -115,4 +115,14 @@ import Testing
         t["x"] = nil
         #expect(Set(t.keys) == ["inc-1", "inc-2"])
     }
+
+    /// The engine's slot arrays grow a chunk at a time and read and change in place across chunk boundaries.
+    @Test func chunkedArraysReadAndChangeAcrossChunks() {
+        var a = Chunked<Int>()
+        for i in 0..<3000 { a.append(i * 2) }
+        #expect(a.count == 3000 && a[0] == 0 && a[1023] == 2046 && a[1024] == 2048 && a[2999] == 5998)
+        a[1024] += 1
+        a[2047] = -1
+        #expect(a[1024] == 2049 && a[2047] == -1 && a[2048] == 4096)
+    }
 }
