@@ -26,9 +26,6 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
     public let openingSeq: Int64
     /// The incident type, e.g. `flood`. (Set only to a shared copy of the same text.)
     public internal(set) var type: String
-    /// The status of every one of its events.
-    public let status: Status
-    public let category: Category
     public internal(set) var capCategories: [CAPCategory]
     /// The lowest common ancestor of its events' areas.
     public internal(set) var area: AreaPath
@@ -56,12 +53,16 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
     var typeCounts: TypeCounts
     /// Per event type, per value name: the sum or the maximum (per the value's `aggregate`) over its events.
     public internal(set) var aggregates: [String: [String: Double]]
-    /// The highest tier any of its event types' conditions reach; `nil` while below IV.
-    public internal(set) var tier: Tier?
-    public internal(set) var isOpen: Bool
     /// Increases on every change that matters to a warning: facts (count, aggregates), tier, area, open/closed.
     public internal(set) var version: Int
     public internal(set) var closedAt: Timestamp?
+    // The one-byte properties last, after the words (no padding between them: 8 bytes less per incident).
+    /// The status of every one of its events.
+    public let status: Status
+    public let category: Category
+    /// The highest tier any of its event types' conditions reach; `nil` while below IV.
+    public internal(set) var tier: Tier?
+    public internal(set) var isOpen: Bool
     public internal(set) var closeReason: CloseReason?
 
     // The form the synthesized conformance had (`typeCounts` encodes as the `counts` dictionary).

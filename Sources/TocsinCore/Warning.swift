@@ -55,18 +55,18 @@ public struct Warning: Sendable, Hashable, Codable, Identifiable {
         }
     }
 
+    // The stored properties are declared words first, the one-byte ones last: in the contract's order, padding
+    // made a warning 257 bytes; in this order it is 231, and an incident's array of one takes a 272-byte block of
+    // the allocator instead of 304. `CodingKeys` keeps the contract's order for the encoded form.
+
     /// `w-<n>`, unique.
     public let id: String
     /// The feed sequence number.
     public internal(set) var seq: Int64
     /// The incident's id.
     public let incident: String
-    public let msgType: MessageType
     /// Ids of all earlier warnings of the incident, oldest first.
     public let references: [String]
-    public let status: Status
-    public let tier: Tier
-    public let category: Category
     public let capCategory: [CAPCategory]
     /// The incident type, e.g. `flood`.
     public let event: String
@@ -74,19 +74,28 @@ public struct Warning: Sendable, Hashable, Codable, Identifiable {
     public let instruction: String
     /// The incident's area.
     public let area: AreaPath
-    /// The owning command level.
-    public let level: Level
     /// The owning area: the ancestor of `area` at `level` (`area` itself when it is above that level).
     public let owner: AreaPath
     public let location: Location
     public let sent: Timestamp
     public let evidence: Evidence
-    /// True when the owner is above the tier's own level because a lower owner did not acknowledge in time.
-    public let escalated: Bool
     /// Extension: who acknowledged the warning (the owner or one of its ancestors).
     public internal(set) var acknowledgedBy: AreaPath?
     /// Extension: when it was acknowledged.
     public internal(set) var acknowledgedAt: Timestamp?
+    public let msgType: MessageType
+    public let status: Status
+    public let tier: Tier
+    public let category: Category
+    /// The owning command level.
+    public let level: Level
+    /// True when the owner is above the tier's own level because a lower owner did not acknowledge in time.
+    public let escalated: Bool
+
+    private enum CodingKeys: String, CodingKey {
+        case id, seq, incident, msgType, references, status, tier, category, capCategory, event, headline
+        case instruction, area, level, owner, location, sent, evidence, escalated, acknowledgedBy, acknowledgedAt
+    }
 
     /// The colour of the tier: `blue`, `yellow`, `orange`, `red`.
     public var color: String { tier.color }

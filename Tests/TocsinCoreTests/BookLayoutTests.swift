@@ -10,6 +10,13 @@ import Testing
         #expect(MemoryLayout<TaskRecord>.stride <= 32)
     }
 
+    /// Incidents and warnings declare their one-byte properties after the words, so padding does not grow them
+    /// (226 and 257 bytes in declaration order of the contract).
+    @Test func incidentsAndWarningsCarryNoPadding() {
+        #expect(MemoryLayout<Incident>.size <= 214)
+        #expect(MemoryLayout<Warning>.size <= 231)
+    }
+
     /// Areas and the stepping center are numbers into the run's own list: each task gives back its own, and runs
     /// that number the same areas in another order are equal.
     @Test func areasAreNumberedPerRunAndReadBack() {
