@@ -109,8 +109,12 @@ struct PlanRun: Sendable {
     var closedAt: Timestamp?
     /// In creation order: lowest level first, each level in the plan's order.
     var tasks: [TaskRecord]
-    /// The distinct areas its tasks name (`areaIndex`, `byIndex`), in the order they came: a handful a run.
-    private(set) var areas: [AreaPath] = []
+    /// The distinct areas its tasks name (`areaIndex`, `byIndex`), in the order they came: a handful a run,
+    /// most often one (the incident's), which is kept inline: an array of one took a 64-byte block a run.
+    var areas: [AreaPath] { firstArea.map { [$0] + moreAreas } ?? [] }
+    private var firstArea: AreaPath?
+    private var moreAreas: [AreaPath] = []
+    private var areaCount: Int { firstArea == nil ? 0 : 1 + moreAreas.count }
     /// The feed `seq`s recorded with `PlanBook.recordSeq`, by step id (the plan worker leaves numbering to
     /// dispatch, so this stays empty there and costs no allocation).
     var seqs: [String: Int64] = [:]
@@ -129,15 +133,22 @@ struct PlanRun: Sendable {
     /// The position of `area` in `areas`, added when new. A run names at most one area per warning and one per
     /// step; past 254 distinct ones (which no plan reaches) the last is reused rather than failing.
     mutating func areaIndex(_ area: AreaPath) -> UInt8 {
-        if let i = areas.firstIndex(of: area) { return UInt8(i) }
-        guard areas.count < Int(TaskRecord.nobody) else { return TaskRecord.nobody - 1 }
-        areas.append(area)
-        return UInt8(areas.count - 1)
+        guard let first = firstArea else {
+            firstArea = area
+            return 0
+        }
+        if first == area { return 0 }
+        if let i = moreAreas.firstIndex(of: area) { return UInt8(i + 1) }
+        guard areaCount < Int(TaskRecord.nobody) else { return TaskRecord.nobody - 1 }
+        moreAreas.append(area)
+        return UInt8(moreAreas.count)
     }
 
-    func area(of r: TaskRecord) -> AreaPath { areas[Int(r.areaIndex)] }
+    private func area(at i: UInt8) -> AreaPath { i == 0 ? firstArea! : moreAreas[Int(i) - 1] }
+
+    func area(of r: TaskRecord) -> AreaPath { area(at: r.areaIndex) }
     func owner(of r: TaskRecord) -> AreaPath { area(of: r).ancestor(at: r.level) }
-    func by(of r: TaskRecord) -> AreaPath? { r.byIndex == TaskRecord.nobody ? nil : areas[Int(r.byIndex)] }
+    func by(of r: TaskRecord) -> AreaPath? { r.byIndex == TaskRecord.nobody ? nil : area(at: r.byIndex) }
 
     /// A task record of this run naming `area` and `by` (added to `areas` when new; the book passes its shared
     /// copies).
