@@ -29,13 +29,13 @@ public struct PlanError: Error, Sendable, Hashable, CustomStringConvertible {
 /// rebuilds the `PlanTask`. A full `PlanTask` per step, with an id and an owner string of its own and an index
 /// entry, made a warned incident's plan cost about 3 KB of memory.
 struct TaskRecord: Sendable, Hashable {
-    // Three words, then the one-byte fields: 32 bytes a task (a full `PlanTask` and the book's fields took over
-    // 200, plus strings of their own; with the areas inline, 80; with the seq, 40).
-    /// The step: one object per step of the loaded plans, shared by every task of it.
-    var info: StepInfo
+    // Two words, then the one-byte fields: 24 bytes a task (a full `PlanTask` and the book's fields took over
+    // 200, plus strings of their own; with the areas inline, 80; with the seq, 40; with a reference to the step, 32).
     var due: Timestamp
     /// When it last changed, in microseconds (`Int64.min`: never).
     var updatedMicros: Int64
+    /// The step: a position in the run's `steps` (one table per plan, shared by its runs).
+    var stepIndex: UInt8
     /// The incident's area as of the warning that activated the step: a position in the run's `areas`.
     var areaIndex: UInt8
     /// Who stepped it last: a position in the run's `areas`, or `TaskRecord.nobody`.
@@ -45,11 +45,37 @@ struct TaskRecord: Sendable, Hashable {
     /// The owning level (above the step's own once escalated); the owner is the area's ancestor at it.
     var level: Level
     var state: TaskState
-    var escalated: Bool
+    private var flags: UInt8 = 0
+
+    var escalated: Bool {
+        get { flags & 1 != 0 }
+        set { flags = newValue ? flags | 1 : flags & ~1 }
+    }
     /// Not yet ready: some `after` step is not done. Waiting tasks are not published.
-    var waiting: Bool
+    var waiting: Bool {
+        get { flags & 2 != 0 }
+        set { flags = newValue ? flags | 2 : flags & ~2 }
+    }
     /// It went overdue once; it never does again.
-    var wentOverdue: Bool
+    var wentOverdue: Bool {
+        get { flags & 4 != 0 }
+        set { flags = newValue ? flags | 4 : flags & ~4 }
+    }
+
+    init(due: Timestamp, updatedMicros: Int64, stepIndex: UInt8, areaIndex: UInt8, byIndex: UInt8, tier: Tier,
+         level: Level, state: TaskState, escalated: Bool, waiting: Bool, wentOverdue: Bool) {
+        self.due = due
+        self.updatedMicros = updatedMicros
+        self.stepIndex = stepIndex
+        self.areaIndex = areaIndex
+        self.byIndex = byIndex
+        self.tier = tier
+        self.level = level
+        self.state = state
+        self.escalated = escalated
+        self.waiting = waiting
+        self.wentOverdue = wentOverdue
+    }
 
     static let nobody: UInt8 = .max
 
@@ -57,10 +83,13 @@ struct TaskRecord: Sendable, Hashable {
         get { updatedMicros == .min ? nil : Timestamp(micros: updatedMicros) }
         set { updatedMicros = newValue?.micros ?? .min }
     }
-    var step: String { info.id }
-    var action: String { info.action }
-    var after: [String] { info.after }
-    var onOverdue: OverdueAction { info.onOverdue }
+}
+
+/// The steps of a plan, in one object that its runs share (a run that needs a step the table lacks, after a plan
+/// was edited between snapshot and restore, gets a table of its own).
+final class StepTable: Sendable {
+    let infos: [StepInfo]
+    init(_ infos: [StepInfo]) { self.infos = infos }
 }
 
 /// What a task needs of its plan step, in one object that every task of the step shares.
@@ -115,12 +144,15 @@ struct PlanRun: Sendable {
     private var firstArea: AreaPath?
     private var moreAreas: [AreaPath] = []
     private var areaCount: Int { firstArea == nil ? 0 : 1 + moreAreas.count }
+    /// What its tasks' `stepIndex` count in.
+    private(set) var steps: StepTable
     /// The feed `seq`s recorded with `PlanBook.recordSeq`, by step id (the plan worker leaves numbering to
     /// dispatch, so this stays empty there and costs no allocation).
     var seqs: [String: Int64] = [:]
 
     init(incident: String, plan: String, status: Status, tier: Tier, number: Int64, closedAt: Timestamp? = nil,
-         tasks: [TaskRecord]) {
+         steps: StepTable = StepTable([]), tasks: [TaskRecord]) {
+        self.steps = steps
         self.incident = incident
         self.plan = plan
         self.status = status
@@ -147,6 +179,32 @@ struct PlanRun: Sendable {
     private func area(at i: UInt8) -> AreaPath { i == 0 ? firstArea! : moreAreas[Int(i) - 1] }
 
     func area(of r: TaskRecord) -> AreaPath { area(at: r.areaIndex) }
+    func info(of r: TaskRecord) -> StepInfo { steps.infos[Int(r.stepIndex)] }
+    func step(of r: TaskRecord) -> String { info(of: r).id }
+
+    /// The position of `info` in `steps` (the same object, else an equal one), added when new: the run then gets
+    /// a table of its own. Past 255 steps (which no plan reaches) the last is reused rather than failing.
+    mutating func stepIndex(_ info: StepInfo) -> UInt8 {
+        if let i = steps.infos.firstIndex(where: { $0 === info }) ?? steps.infos.firstIndex(of: info) {
+            return UInt8(i)
+        }
+        guard steps.infos.count <= Int(UInt8.max) else { return .max }
+        steps = StepTable(steps.infos + [info])
+        return UInt8(steps.infos.count - 1)
+    }
+
+    /// Points the run at `table` when it holds every step the run's tasks name (a restored run and its plan's
+    /// shared table).
+    mutating func share(_ table: StepTable) {
+        guard table !== steps else { return }
+        var map: [UInt8] = []
+        for info in steps.infos {
+            guard let i = table.infos.firstIndex(of: info) else { return }
+            map.append(UInt8(i))
+        }
+        for i in tasks.indices { tasks[i].stepIndex = map[Int(tasks[i].stepIndex)] }
+        steps = table
+    }
     func owner(of r: TaskRecord) -> AreaPath { area(of: r).ancestor(at: r.level) }
     func by(of r: TaskRecord) -> AreaPath? { r.byIndex == TaskRecord.nobody ? nil : area(at: r.byIndex) }
 
@@ -155,25 +213,26 @@ struct PlanRun: Sendable {
     mutating func record(info: StepInfo, area: AreaPath, due: Timestamp, updated: Timestamp?,
                          by: AreaPath?, tier: Tier, level: Level, state: TaskState, escalated: Bool, waiting: Bool,
                          wentOverdue: Bool) -> TaskRecord {
-        TaskRecord(info: info, due: due, updatedMicros: updated?.micros ?? .min, areaIndex: areaIndex(area),
+        TaskRecord(due: due, updatedMicros: updated?.micros ?? .min, stepIndex: stepIndex(info), areaIndex: areaIndex(area),
                    byIndex: by.map { areaIndex($0) } ?? TaskRecord.nobody, tier: tier, level: level, state: state,
                    escalated: escalated, waiting: waiting, wentOverdue: wentOverdue)
     }
 
     func isDone(step: String) -> Bool {
         // A predecessor the run does not have (a plan edited between snapshot and restore) does not block.
-        tasks.first { $0.step == step }.map { $0.state == .done } ?? true
+        tasks.first { self.step(of: $0) == step }.map { $0.state == .done } ?? true
     }
 
-    func pending(_ record: TaskRecord) -> [String] { record.after.filter { !isDone(step: $0) } }
+    func pending(_ record: TaskRecord) -> [String] { info(of: record).after.filter { !isDone(step: $0) } }
 
-    func position(ofStep step: String) -> Int? { tasks.firstIndex { $0.step == step } }
+    func position(ofStep step: String) -> Int? { tasks.firstIndex { self.step(of: $0) == step } }
 
     /// The task as published.
     func task(_ r: TaskRecord) -> PlanTask {
-        PlanTask(
-            id: PlanTask.id(incident: incident, step: r.step), seq: seqs[r.step] ?? 0, plan: plan, incident: incident,
-            step: r.step, action: r.action, level: r.level, owner: owner(of: r), area: area(of: r), due: r.due,
+        let info = info(of: r)
+        return PlanTask(
+            id: PlanTask.id(incident: incident, step: info.id), seq: seqs[info.id] ?? 0, plan: plan, incident: incident,
+            step: info.id, action: info.action, level: r.level, owner: owner(of: r), area: area(of: r), due: r.due,
             state: r.state, status: status, escalated: r.escalated, updated: r.updated, by: by(of: r))
     }
 }
@@ -184,7 +243,8 @@ extension PlanRun: Hashable {
         guard a.incident == b.incident, a.plan == b.plan, a.status == b.status, a.tier == b.tier,
               a.number == b.number, a.closedAt == b.closedAt, a.tasks.count == b.tasks.count else { return false }
         return zip(a.tasks, b.tasks).allSatisfy { x, y in
-            a.task(x) == b.task(y) && x.info == y.info && x.tier == y.tier && x.waiting == y.waiting
+            let sameStep = a.info(of: x) == b.info(of: y)
+            return sameStep && a.task(x) == b.task(y) && x.tier == y.tier && x.waiting == y.waiting
                 && x.wentOverdue == y.wentOverdue
         }
     }
@@ -220,6 +280,7 @@ extension PlanRun: Codable {
         let stored = try c.decode([StoredTask].self, forKey: .tasks)
         // `status` was added to the stored run later: before, each task carried it.
         status = try c.decodeIfPresent(Status.self, forKey: .status) ?? stored.first?.task.status ?? .actual
+        steps = StepTable([])
         tasks = []
         tasks.reserveCapacity(stored.count)
         for s in stored {
@@ -243,8 +304,8 @@ extension PlanRun: Codable {
         try c.encodeIfPresent(closedAt, forKey: .closedAt)
         try c.encode(
             tasks.map {
-                StoredTask(task: task($0), tier: $0.tier, after: $0.after, onOverdue: $0.onOverdue, waiting: $0.waiting,
-                           wentOverdue: $0.wentOverdue)
+                StoredTask(task: task($0), tier: $0.tier, after: info(of: $0).after, onOverdue: info(of: $0).onOverdue,
+                           waiting: $0.waiting, wentOverdue: $0.wentOverdue)
             }, forKey: .tasks)
     }
 }
@@ -308,6 +369,8 @@ public struct PlanBook: Sendable {
     }
     /// One `StepInfo` per step of the loaded plans.
     private var stepInfos: [StepKey: StepInfo] = [:]
+    /// Per plan, its steps: what new runs count their tasks' steps in.
+    private var stepTables: [String: StepTable] = [:]
     /// One stored copy of each area the runs name (each warning brings its own copy of the string).
     private var areaTexts = Set<AreaPath>()
 
@@ -325,20 +388,25 @@ public struct PlanBook: Sendable {
         self.retentionS = retentionS
         self.nextRunNumber = state.nextRunNumber
         for plan in plans.values {
-            for steps in plan.levels.values {
-                for step in steps { stepInfos[StepKey(plan: plan.incidentType, step: step.id)] = StepInfo(step) }
-            }
-        }
-        for var run in state.runs {
-            // Restored tasks share the loaded plan's step objects where the step is unchanged.
-            for i in run.tasks.indices {
-                if let shared = stepInfos[StepKey(plan: run.plan, step: run.tasks[i].step)], shared == run.tasks[i].info {
-                    run.tasks[i].info = shared
+            var infos: [StepInfo] = []
+            for level in plan.levels.keys.sorted() {
+                for step in plan.levels[level]! {
+                    let info = StepInfo(step)
+                    stepInfos[StepKey(plan: plan.incidentType, step: step.id)] = info
+                    infos.append(info)
                 }
             }
+            stepTables[plan.incidentType] = StepTable(infos)
+        }
+        for var run in state.runs {
+            // Restored runs share the loaded plan's table where it holds their steps unchanged.
+            if let table = stepTables[run.plan] { run.share(table) }
             runs[run.incident] = run
         }
     }
+
+    /// The runs, for tests of their layout.
+    var runTable: RunTable { runs }
 
     /// The state to snapshot.
     public var state: PlanBookState {
@@ -434,7 +502,7 @@ public struct PlanBook: Sendable {
     /// Optional: a dispatcher that keeps its own seqs need not call it.
     public mutating func recordSeq(_ seq: Int64, ofTask id: String) {
         guard let (incident, i) = locate(id), var run = runs[incident] else { return }
-        run.seqs[run.tasks[i].step] = seq
+        run.seqs[run.step(of: run.tasks[i])] = seq
         runs[incident] = run
     }
 
@@ -464,7 +532,7 @@ public struct PlanBook: Sendable {
         } else {
             run = PlanRun(
                 incident: w.incident, plan: plan.incidentType, status: w.status, tier: w.tier, number: nextRunNumber,
-                tasks: [])
+                steps: stepTables[plan.incidentType] ?? StepTable([]), tasks: [])
             nextRunNumber += 1
             added = plan.steps(upTo: w.tier)
         }
@@ -573,7 +641,7 @@ public struct PlanBook: Sendable {
             guard var run = runs[d.incident] else { continue }
             var r = run.tasks[d.position]
             let level: Level =
-                switch r.onOverdue {
+                switch run.info(of: r).onOverdue {
                 case .escalate: r.level.above ?? r.level
                 case .escalateAndNotifyCity: .city
                 }
@@ -614,9 +682,9 @@ extension PlanRun {
             w.field("tier", r.tier.rawValue)
             w.key("after")
             w.beginArray()
-            for a in r.after { w.value(a) }
+            for a in info(of: r).after { w.value(a) }
             w.endArray()
-            w.field("onOverdue", r.onOverdue.rawValue)
+            w.field("onOverdue", info(of: r).onOverdue.rawValue)
             w.field("waiting", r.waiting)
             w.field("wentOverdue", r.wentOverdue)
             w.endObject()

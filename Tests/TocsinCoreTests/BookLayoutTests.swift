@@ -6,8 +6,33 @@ import Testing
 /// at four words, their areas numbered per run and their seqs kept apart; the warning book's table holds a word per thread, and a copied
 /// book still changes alone.
 @Suite struct BookLayoutTests {
-    @Test func taskRecordsStayAtThirtyTwoBytes() {
-        #expect(MemoryLayout<TaskRecord>.stride <= 32)
+    @Test func taskRecordsStayAtTwentyFourBytes() {
+        #expect(MemoryLayout<TaskRecord>.stride <= 24)
+    }
+
+    /// Runs of a plan count their steps in the plan's one table, also after a restore; a run whose step is not
+    /// in it (a plan edited in between) gets a table of its own, and its tasks still read back their steps.
+    @Test func runsShareTheirPlansStepTable() throws {
+        var r = PlanFixtures.Run()
+        _ = r.gauge(2.6, at: 0)
+        _ = r.gauge(2.6, at: 0, status: .exercise)
+        let runs = Array(r.book.runTable).map(\.value)
+        #expect(runs.count == 2 && runs[0].steps === runs[1].steps && !runs[0].steps.infos.isEmpty)
+        let restored = try PlanBook(plans: PlanFixtures.plans, snapshot: r.book.snapshot())
+        let back = Array(restored.runTable).map(\.value)
+        #expect(back.count == 2 && back[0].steps === back[1].steps && back[0].steps !== runs[0].steps)
+        #expect(restored.state == r.book.state)
+
+        var run = runs[0]
+        let odd = StepInfo(id: "extra", action: "Extra", after: [], onOverdue: .escalate)
+        let before = run.steps
+        let t = Timestamp(micros: 1)
+        run.tasks.append(run.record(info: odd, area: AreaPath("sz.futian")!, due: t, updated: nil, by: nil, tier: .iv,
+                                    level: .district, state: .ready, escalated: false, waiting: false,
+                                    wentOverdue: true))
+        #expect(run.steps !== before && before.infos.count + 1 == run.steps.infos.count)
+        #expect(run.step(of: run.tasks.last!) == "extra" && run.tasks.last!.wentOverdue && !run.tasks.last!.waiting)
+        #expect(run.step(of: run.tasks[0]) == runs[0].step(of: runs[0].tasks[0]))
     }
 
     /// Incidents and warnings declare their one-byte properties after the words, so padding does not grow them
