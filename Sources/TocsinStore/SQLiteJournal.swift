@@ -30,7 +30,7 @@ public final class SQLiteJournal: Journal {
     /// SQLite enables (`SQLITE_USE_URI`).
     public init(path: String, sync: SyncMode = .full, vfs: String? = nil) throws {
         self.path = path
-        db = try openWAL(path: path, sync: sync, cacheKiB: 8192, autoCheckpoint: false, vfs: vfs)
+        db = try openWAL(path: path, sync: sync, cacheKiB: 4096, autoCheckpoint: false, vfs: vfs)
         try db.write { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS journal (

@@ -32,7 +32,7 @@ public final class WorkerStore {
     /// which stalled the worker for milliseconds about once a second at 10,000 events/s (the p99 of a warning).
     public init(path: String, sync: SyncMode = .full, owner: Bool = false) throws {
         self.path = path
-        db = try openWAL(path: path, sync: sync, autoCheckpoint: !owner)
+        db = try openWAL(path: path, sync: sync, cacheKiB: 1024, autoCheckpoint: !owner)
         try db.write { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS offsets (name TEXT PRIMARY KEY, value INTEGER NOT NULL);

@@ -15,26 +15,39 @@ struct PublishedTasks: Sendable {
         var isFinal: Bool
     }
 
-    /// What is kept of a task: 16 bytes, its step id a number into `steps` (a few dozen ids in the loaded plans;
-    /// most are longer than the 15 bytes a string holds without an allocation of its own).
+    /// What is kept of a task, in one word: the feed `seq` in the low 47 bits (feed numbers stay far below 2^47:
+    /// 140 trillion), whether the state is final in the next, its step id as a number into `steps` (a few dozen
+    /// ids in the loaded plans; most are longer than the 15 bytes a string holds without an allocation of its own)
+    /// in the top 16. A plan's handful of tasks then take an 80-byte block an incident (112 with 16-byte entries).
     private struct Stored: Sendable {
-        var seq: Int64
-        var step: UInt32
-        var isFinal: Bool
+        private var bits: UInt64
+
+        init(seq: Int64, step: UInt16, isFinal: Bool) {
+            precondition(seq >= 0 && seq < 1 << 47, "feed seq out of range")
+            bits = UInt64(seq) | (isFinal ? 1 << 47 : 0) | UInt64(step) << 48
+        }
+
+        var seq: Int64 { Int64(bits & (1 << 47 - 1)) }
+        var isFinal: Bool { bits & 1 << 47 != 0 }
+        var step: UInt16 { UInt16(bits >> 48) }
     }
+
+    /// The size of what is kept per task (a test pins it).
+    static var storedSize: Int { MemoryLayout<Stored>.stride }
 
     /// By incident id; a plan has a handful of steps, so a short array per incident.
     private var byIncident = ByIncident<[Stored]>()
     /// Every step id seen, once, and its number.
     private var steps: [String] = []
-    private var stepNumbers: [String: UInt32] = [:]
+    private var stepNumbers: [String: UInt16] = [:]
 
     /// The number of tasks kept.
     private(set) var count = 0
 
-    private mutating func number(ofStep step: String) -> UInt32 {
+    private mutating func number(ofStep step: String) -> UInt16 {
         if let n = stepNumbers[step] { return n }
-        let n = UInt32(steps.count)
+        precondition(steps.count < Int(UInt16.max), "more than 65,535 distinct step ids")
+        let n = UInt16(steps.count)
         steps.append(step)
         stepNumbers[step] = n
         return n

@@ -40,4 +40,19 @@ import TocsinCore
         #expect(tasks.count == 0)
         #expect(tasks.openSeqs.isEmpty)
     }
+
+    /// Each task is kept in one word: large feed numbers, the final flag and the step all read back, also with
+    /// an incident id of another form than the engine's.
+    @Test func keepsATaskInOneWordWithoutLosingItsParts() throws {
+        #expect(PublishedTasks.storedSize == 8)
+        var tasks = PublishedTasks()
+        let big = (1 << 47) - 1
+        tasks.record(try task("inc-3", "verify", seq: big, state: .done))
+        tasks.record(try task("inc-3", "report_district", seq: big - 1))
+        tasks.record(try task("x-1", "verify", seq: 2))
+        #expect(tasks.entry("t-inc-3-verify") == .init(step: "verify", seq: Int64(big), isFinal: true))
+        #expect(tasks.entry("t-inc-3-report_district") == .init(step: "report_district", seq: Int64(big - 1), isFinal: false))
+        #expect(tasks.entry("t-x-1-verify") == .init(step: "verify", seq: 2, isFinal: false))
+        #expect(tasks.openSeqs == [2, Int64(big - 1)])
+    }
 }
