@@ -157,4 +157,17 @@ import Testing
         a[2047] = -1
         #expect(a[1024] == 2049 && a[2047] == -1 && a[2048] == 4096)
     }
+
+    /// A grid cell is one word: neighbours, groups and negative coordinates stay apart; only coordinates 2^24
+    /// cells apart share a word (which adds candidates that `nearest` then rejects by distance).
+    @Test func gridCellsAreOneWordAndKeepNeighboursApart() {
+        #expect(MemoryLayout<GridCell>.size == 8)
+        let c = GridCell(group: 3, x: -5, y: 9)
+        #expect(c == GridCell(group: 3, x: -5, y: 9))
+        for other in [GridCell(group: 3, x: -4, y: 9), GridCell(group: 3, x: -5, y: 8), GridCell(group: 4, x: -5, y: 9),
+                      GridCell(group: 3, x: 5, y: 9), GridCell(group: 3, x: -5, y: -9)] {
+            #expect(c != other)
+        }
+        #expect(GridCell(group: 3, x: -5 + (1 << 24), y: 9) == c)
+    }
 }
