@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Why an acknowledgement (or a close) was refused. `description` is the message for the command reply.
 public struct WarningError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -30,32 +31,43 @@ public struct WarningError: Error, Sendable, Hashable, CustomStringConvertible {
 /// per thread instead of the whole 240-byte thread in every bucket (Swift's dictionaries keep their buckets at
 /// most three quarters full, so 100,000 threads took 262,144 buckets: 67 MB of table where the threads themselves
 /// are 26 MB).
+///
+/// The warnings are kept as what each adds to its incident (`IssuedWarning`, 136 bytes; a `Warning` is 231, most
+/// of it the incident's id, type, status, categories and owner again) and rebuilt when asked for. A warning that
+/// does not fit that form (read from a stored row of another form) puts the thread in the full form instead.
 public struct WarningThread: Sendable, Hashable, Codable {
     private final class Storage: @unchecked Sendable {
         var incident: Incident
-        var warnings: [Warning]
         var escalatedLevel: Level?
         var closedAt: Timestamp?
+        /// The warnings, compactly (empty when `full` is set).
+        var issued: [IssuedWarning]
+        /// The warnings in full, when one of them does not fit the compact form.
+        var full: [Warning]?
 
-        init(incident: Incident, warnings: [Warning], escalatedLevel: Level?, closedAt: Timestamp?) {
+        init(incident: Incident, escalatedLevel: Level?, closedAt: Timestamp?, issued: [IssuedWarning],
+             full: [Warning]?) {
             self.incident = incident
-            self.warnings = warnings
             self.escalatedLevel = escalatedLevel
             self.closedAt = closedAt
+            self.issued = issued
+            self.full = full
         }
     }
 
     private var storage: Storage
 
     init(incident: Incident, warnings: [Warning], escalatedLevel: Level?, closedAt: Timestamp?) {
-        storage = Storage(incident: incident, warnings: warnings, escalatedLevel: escalatedLevel, closedAt: closedAt)
+        storage = Storage(incident: incident, escalatedLevel: escalatedLevel, closedAt: closedAt, issued: [],
+                          full: nil)
+        for w in warnings { append(w) }
     }
 
     /// Makes `storage` this value's own before a change.
     private mutating func own() {
         if !isKnownUniquelyReferenced(&storage) {
-            storage = Storage(incident: storage.incident, warnings: storage.warnings,
-                              escalatedLevel: storage.escalatedLevel, closedAt: storage.closedAt)
+            storage = Storage(incident: storage.incident, escalatedLevel: storage.escalatedLevel,
+                              closedAt: storage.closedAt, issued: storage.issued, full: storage.full)
         }
     }
 
@@ -63,16 +75,91 @@ public struct WarningThread: Sendable, Hashable, Codable {
         get { storage.incident }
         set {
             own()
+            // The compact warnings take the incident's fixed facts from it: should those ever differ (they do not
+            // change in the engine), the warnings keep the old ones in full.
+            if storage.full == nil && !storage.issued.isEmpty && !IssuedWarning.sameFixedFacts(storage.incident, newValue) {
+                storage.full = warnings
+                storage.issued = []
+            }
             storage.incident = newValue
         }
     }
 
-    public internal(set) var warnings: [Warning] {
-        get { storage.warnings }
-        _modify {
-            own()
-            yield &storage.warnings
+    /// Every warning issued, oldest first.
+    public var warnings: [Warning] {
+        if let full = storage.full { return full }
+        var out: [Warning] = []
+        out.reserveCapacity(storage.issued.count)
+        for i in storage.issued { out.append(i.warning(about: storage.incident, references: out.map(\.id))) }
+        return out
+    }
+
+    var warningCount: Int { storage.full?.count ?? storage.issued.count }
+
+    /// The ids of its warnings, oldest first.
+    var warningIDs: [String] { storage.full?.map(\.id) ?? storage.issued.map(\.id) }
+
+    /// What the book decides on about the latest warning, without rebuilding it.
+    struct Latest {
+        var id: String { number.map { "w-\($0)" } ?? fullID }
+        fileprivate var number: Int64?
+        fileprivate var fullID = ""
+        var tier: Tier
+        var level: Level
+        var area: AreaPath
+        var events: Int
+        var sent: Timestamp
+        var escalated: Bool
+        var isAcknowledged: Bool
+        var owner: AreaPath { ownerOverride ?? area.ancestor(at: level) }
+        fileprivate var ownerOverride: AreaPath?
+    }
+
+    var latest: Latest? {
+        if let full = storage.full {
+            guard let w = full.last else { return nil }
+            return Latest(number: nil, fullID: w.id, tier: w.tier, level: w.level, area: w.area, events: w.evidence.events,
+                          sent: w.sent, escalated: w.escalated, isAcknowledged: w.isAcknowledged, ownerOverride: w.owner)
         }
+        guard let i = storage.issued.last else { return nil }
+        return Latest(number: i.number, tier: i.tier, level: i.level, area: i.area, events: i.events, sent: i.sent,
+                      escalated: i.escalated, isAcknowledged: i.acknowledgedAtMicros != .min)
+    }
+
+    /// The position of warning `id`, if it is one of the thread's.
+    func position(of id: String) -> Int? {
+        if let full = storage.full { return full.firstIndex { $0.id == id } }
+        guard let n = IssuedWarning.number(id) else { return nil }
+        return storage.issued.firstIndex { $0.number == n }
+    }
+
+    /// Adds a warning (the book's own: it fits the compact form unless the thread is in the full one).
+    mutating func append(_ w: Warning) {
+        own()
+        if storage.full == nil {
+            if let i = IssuedWarning(w, incident: storage.incident, earlier: storage.issued) {
+                storage.issued.append(i)
+                return
+            }
+            storage.full = warnings
+            storage.issued = []
+        }
+        storage.full!.append(w)
+    }
+
+    /// Records the acknowledgement of the latest warning and returns it.
+    mutating func acknowledgeLatest(by: AreaPath, at time: Timestamp) -> Warning {
+        own()
+        if storage.full != nil {
+            let last = storage.full!.count - 1
+            storage.full![last].acknowledgedBy = by
+            storage.full![last].acknowledgedAt = time
+            return storage.full![last]
+        }
+        let last = storage.issued.count - 1
+        storage.issued[last].acknowledgedBy = by
+        storage.issued[last].acknowledgedAtMicros = time.micros
+        return warnings[last]
     }
 
     /// The highest level an escalation reached: later updates are owned at least at this level.
@@ -92,6 +179,9 @@ public struct WarningThread: Sendable, Hashable, Codable {
             storage.closedAt = newValue
         }
     }
+
+    /// Whether the warnings are kept compactly (for tests).
+    var isCompact: Bool { storage.full == nil }
 
     public static func == (a: WarningThread, b: WarningThread) -> Bool {
         a.storage === b.storage
@@ -201,7 +291,7 @@ public struct WarningBook: Sendable {
         var pairs: [(warning: String, incident: String)] = []
         for thread in state.threads {
             threads[thread.incident.id] = thread
-            for w in thread.warnings { pairs.append((w.id, thread.incident.id)) }
+            for id in thread.warningIDs { pairs.append((id, thread.incident.id)) }
         }
         for p in pairs.sorted(by: { WarningIndex.order($0.warning, $1.warning) }) { index[p.warning] = p.incident }
     }
@@ -335,14 +425,14 @@ public struct WarningBook: Sendable {
     public mutating func incidentChanged(_ change: IncidentChange, at now: Timestamp) -> [Warning] {
         let incident = change.incident
         if case .closed = change.kind {
-            guard var thread = threads[incident.id], thread.closedAt == nil, let latest = thread.warnings.last else {
+            guard var thread = threads[incident.id], thread.closedAt == nil, let latest = thread.latest else {
                 return []
             }
             thread.incident = keep(incident)
             let w = issue(
                 .cancel, thread: thread, tier: incident.tier ?? latest.tier, level: latest.level,
                 escalated: latest.escalated, now: now)
-            thread.warnings.append(w)
+            thread.append(w)
             thread.closedAt = now
             threads[incident.id] = thread
             index[w.id] = incident.id
@@ -354,7 +444,7 @@ public struct WarningBook: Sendable {
             guard let tier = incident.tier else { return [] }
             var thread = WarningThread(incident: keep(incident), warnings: [], escalatedLevel: nil, closedAt: nil)
             let w = issue(.alert, thread: thread, tier: tier, level: tier.owningLevel, escalated: false, now: now)
-            thread.warnings.append(w)
+            thread.append(w)
             threads[incident.id] = thread
             index[w.id] = incident.id
             return [w]
@@ -363,14 +453,14 @@ public struct WarningBook: Sendable {
         guard thread.closedAt == nil, incident.version >= thread.incident.version else { return [] }
         thread.incident = keep(incident)
         defer { threads[incident.id] = thread }
-        guard let tier = incident.tier, let latest = thread.warnings.last else { return [] }
+        guard let tier = incident.tier, let latest = thread.latest else { return [] }
         let level = max(tier.owningLevel, thread.escalatedLevel ?? tier.owningLevel)
         let owner = incident.area.ancestor(at: level)
         var changed = tier != latest.tier || level != latest.level || owner != latest.owner || incident.area != latest.area
-        if updateOnEvidence && incident.eventCount != latest.evidence.events { changed = true }
+        if updateOnEvidence && incident.eventCount != latest.events { changed = true }
         guard changed else { return [] }
         let w = issue(.update, thread: thread, tier: tier, level: level, escalated: level > tier.owningLevel, now: now)
-        thread.warnings.append(w)
+        thread.append(w)
         index[w.id] = incident.id
         return [w]
     }
@@ -384,32 +474,30 @@ public struct WarningBook: Sendable {
         -> Warning
     {
         guard let incidentID = index[warningID], var thread = threads[incidentID],
-            let position = thread.warnings.firstIndex(where: { $0.id == warningID })
+            let position = thread.position(of: warningID), let latest = thread.latest
         else {
             throw WarningError(code: .unknownWarning, message: "unknown warning \(JSONWriter.quoted(warningID))")
         }
         guard thread.closedAt == nil else {
             throw WarningError(code: .closed, message: "incident \(incidentID) is closed")
         }
-        let latest = thread.warnings[thread.warnings.count - 1]
-        guard position == thread.warnings.count - 1 else {
+        guard position == thread.warningCount - 1 else {
             throw WarningError(code: .superseded, message: "warning \(warningID) is superseded by \(latest.id)")
         }
         guard latest.owner.isWithin(by) else {
             throw WarningError(
                 code: .notOwner, message: "\(by) does not own warning \(warningID) (owner \(latest.owner))")
         }
-        if latest.isAcknowledged { return latest }
-        thread.warnings[position].acknowledgedBy = by
-        thread.warnings[position].acknowledgedAt = time
+        if latest.isAcknowledged { return thread.warnings[position] }
+        let acknowledged = thread.acknowledgeLatest(by: by, at: time)
         threads[incidentID] = thread
-        return thread.warnings[position]
+        return acknowledged
     }
 
     /// Checks that `by` may close (all-clear) incident `id`: it must own the incident's latest warning or be an
     /// ancestor of its owner. Incidents that never had a warning are not known here.
     public func authorizeClose(incident id: String, by: AreaPath) throws(WarningError) {
-        guard let thread = threads[id], let latest = thread.warnings.last else {
+        guard let thread = threads[id], let latest = thread.latest else {
             throw WarningError(code: .unknownIncident, message: "no warning was issued for incident \(id)")
         }
         guard thread.closedAt == nil else { throw WarningError(code: .closed, message: "incident \(id) is closed") }
@@ -440,7 +528,7 @@ public struct WarningBook: Sendable {
                 }
                 continue
             }
-            guard let latest = thread.warnings.last, !latest.isAcknowledged, latest.level.above != nil else { continue }
+            guard let latest = thread.latest, !latest.isAcknowledged, latest.level.above != nil else { continue }
             let timeout = timeouts[latest.level] ?? Self.defaultAckTimeouts[latest.level] ?? 300
             let deadline = latest.sent.adding(seconds: timeout)
             if deadline <= now {
@@ -450,18 +538,18 @@ public struct WarningBook: Sendable {
             }
         }
         for id in expired {
-            for w in threads[id]?.warnings ?? [] { index[w.id] = nil }
+            for w in threads[id]?.warningIDs ?? [] { index[w] = nil }
             threads[id] = nil
         }
         due.sort { ($0.deadline, $0.number) < ($1.deadline, $1.number) }
         var out: [Warning] = []
         for d in due {
-            guard var thread = threads[d.incident], let latest = thread.warnings.last, let up = latest.level.above
+            guard var thread = threads[d.incident], let latest = thread.latest, let up = latest.level.above
             else { continue }
             thread.escalatedLevel = max(up, thread.escalatedLevel ?? up)
             let w = issue(
                 .update, thread: thread, tier: latest.tier, level: up, escalated: true, isEscalation: true, now: now)
-            thread.warnings.append(w)
+            thread.append(w)
             threads[d.incident] = thread
             index[w.id] = d.incident
             out.append(w)
@@ -521,7 +609,7 @@ public struct WarningBook: Sendable {
         nextWarningNumber += 1
         let seq = takeSeq()
         return Warning(
-            id: "w-\(number)", seq: seq, about: incident, msgType: type, references: thread.warnings.map(\.id),
+            id: "w-\(number)", seq: seq, about: incident, msgType: type, references: thread.warningIDs,
             tier: tier, headline: shared(headline), instruction: shared(instruction), level: level,
             owner: AreaPath(unchecked: shared(incident.area.ancestor(at: level).rawValue)), escalated: escalated,
             sent: now)
@@ -670,5 +758,108 @@ struct WarningIndex: Sendable {
             base += Int64(head)
             head = 0
         }
+    }
+}
+
+/// What a warning adds to its incident: its own fields, with the headline and instruction in one shared object.
+/// `WarningThread` rebuilds the `Warning` from this, the thread's incident (id, status, category, CAP categories,
+/// type) and the earlier warnings (`references`); the owner is the area's ancestor at the level.
+struct IssuedWarning: Sendable, Hashable {
+    /// The `n` of the id `w-<n>`.
+    var number: Int64
+    var seq: Int64
+    var sent: Timestamp
+    var location: Warning.Location
+    var events: Int
+    var first: Timestamp
+    var last: Timestamp
+    var sample: [String]
+    var texts: WarningTexts
+    var area: AreaPath
+    var acknowledgedBy: AreaPath?
+    /// `Int64.min`: not acknowledged.
+    var acknowledgedAtMicros: Int64
+    var msgType: Warning.MessageType
+    var tier: Tier
+    var level: Level
+    var escalated: Bool
+
+    var id: String { "w-\(number)" }
+
+    /// `n` when `id` is exactly `w-<n>`.
+    static func number(_ id: String) -> Int64? {
+        guard id.hasPrefix("w-"), let n = Int64(id.dropFirst(2)), "w-\(n)" == id else { return nil }
+        return n
+    }
+
+    /// Whether two states of an incident agree on what its warnings take from it.
+    static func sameFixedFacts(_ a: Incident, _ b: Incident) -> Bool {
+        a.id == b.id && a.status == b.status && a.category == b.category && a.type == b.type
+            && a.capCategories == b.capCategories
+    }
+
+    /// The compact form of `w`, a warning about `incident` after `earlier`; nil when `w` does not fit it.
+    init?(_ w: Warning, incident: Incident, earlier: [IssuedWarning]) {
+        guard let n = Self.number(w.id), w.incident == incident.id, w.status == incident.status,
+              w.category == incident.category, w.capCategory == incident.capCategories, w.event == incident.type,
+              w.owner == w.area.ancestor(at: w.level), w.references == earlier.map(\.id),
+              w.acknowledgedAt?.micros != .min
+        else { return nil }
+        number = n
+        seq = w.seq
+        sent = w.sent
+        location = w.location
+        events = w.evidence.events
+        first = w.evidence.first
+        last = w.evidence.last
+        sample = w.evidence.sample
+        texts = WarningTexts.shared(headline: w.headline, instruction: w.instruction)
+        area = w.area
+        acknowledgedBy = w.acknowledgedBy
+        acknowledgedAtMicros = w.acknowledgedAt?.micros ?? .min
+        msgType = w.msgType
+        tier = w.tier
+        level = w.level
+        escalated = w.escalated
+    }
+
+    func warning(about incident: Incident, references: [String]) -> Warning {
+        Warning(
+            id: id, seq: seq, incident: incident.id, msgType: msgType, references: references, status: incident.status,
+            tier: tier, category: incident.category, capCategory: incident.capCategories, event: incident.type,
+            headline: texts.headline, instruction: texts.instruction, area: area, level: level,
+            owner: area.ancestor(at: level), location: location, sent: sent,
+            evidence: Warning.Evidence(events: events, first: first, last: last, sample: sample), escalated: escalated,
+            acknowledgedBy: acknowledgedBy,
+            acknowledgedAt: acknowledgedAtMicros == .min ? nil : Timestamp(micros: acknowledgedAtMicros))
+    }
+}
+
+/// A warning's headline and instruction, one object per distinct pair in the process: there are few (the
+/// catalog's types and tiers, the areas, the message types), and a warned incident then holds a word for both.
+final class WarningTexts: Sendable, Hashable {
+    let headline: String
+    let instruction: String
+
+    private init(headline: String, instruction: String) {
+        self.headline = headline
+        self.instruction = instruction
+    }
+
+    static func == (a: WarningTexts, b: WarningTexts) -> Bool {
+        a === b || (a.headline == b.headline && a.instruction == b.instruction)
+    }
+
+    func hash(into h: inout Hasher) {
+        h.combine(headline)
+        h.combine(instruction)
+    }
+
+    private static let table = Mutex<Set<WarningTexts>>([])
+
+    /// The one object holding this pair.
+    static func shared(headline: String, instruction: String) -> WarningTexts {
+        let texts = WarningTexts(headline: headline, instruction: instruction)
+        return table.withLock { $0.insert(texts).memberAfterInsert }
     }
 }

@@ -86,6 +86,37 @@ import Testing
         #expect(restored.state == p.book.state)
     }
 
+    /// A thread keeps what each warning adds to its incident and rebuilds the same warnings; the headline and
+    /// instruction are one shared object; a stored thread whose warnings do not fit that form is kept in full
+    /// and reads back unchanged, and so does one whose incident's fixed facts change.
+    @Test func threadsKeepWarningsCompactlyAndRebuildThemExactly() throws {
+        #expect(MemoryLayout<IssuedWarning>.stride <= 136)
+        var p = IncidentPipeline()
+        let alert = try #require(p.feed(Make.event("g1", "water_level", at: 0, values: ["level_m": 2.6])).first)
+        let update = try #require(p.feed(Make.event("g2", "water_level", at: 30, values: ["level_m": 3.2])).first)
+        _ = try p.book.acknowledge(update.id, by: Make.futian, at: Make.time(60))
+        let thread = try #require(p.book.state.threads.first)
+        #expect(thread.isCompact && thread.warnings.count == 2)
+        #expect(thread.warnings[0] == alert)
+        #expect(thread.warnings[1].references == [alert.id] && thread.warnings[1].acknowledgedBy == Make.futian)
+        #expect(thread.warnings[1].owner == update.owner && thread.warnings[1].headline == update.headline)
+        #expect(WarningTexts.shared(headline: alert.headline, instruction: alert.instruction)
+                === WarningTexts.shared(headline: alert.headline, instruction: alert.instruction))
+
+        // A stored thread of another form: a warning id the book would not issue.
+        let json = String(decoding: try JSONEncoder().encode(thread), as: UTF8.self)
+            .replacingOccurrences(of: "\"\(alert.id)\"", with: "\"legacy-1\"")
+        let odd = try JSONDecoder().decode(WarningThread.self, from: Data(json.utf8))
+        #expect(!odd.isCompact && odd.warnings[0].id == "legacy-1" && odd.warnings[1].references == ["legacy-1"])
+        #expect(try JSONDecoder().decode(WarningThread.self, from: JSONEncoder().encode(odd)) == odd)
+
+        var changed = thread
+        var incident = thread.incident
+        incident.capCategories = [.other]
+        changed.incident = incident
+        #expect(!changed.isCompact && changed.warnings == thread.warnings && thread.isCompact)
+    }
+
     /// An incident's per-type counts take no dictionary while it has one type, and read the same in every form.
     @Test func typeCountsKeepOneTypeInlineAndReadAsADictionary() throws {
         var c = TypeCounts()
