@@ -28,7 +28,7 @@ extension Incident {
         w.field("events", eventCount)
         w.key("sample")
         w.beginArray()
-        for s in sampleIDs { w.value(s) }
+        samples.forEach { w.value($0) }
         w.endArray()
         w.key("counts")
         w.beginObject()
@@ -113,7 +113,7 @@ extension Incident {
         self.firstTime = firstTime
         self.lastTime = lastTime
         self.eventCount = eventCount
-        self.sampleIDs = sampleIDs
+        self.samples = SampleIDs(sampleIDs)
         self.typeCounts = TypeCounts(counts)
         self.aggregates = aggregates
         self.tier = tier

@@ -43,7 +43,12 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
     public internal(set) var lastTime: Timestamp
     public internal(set) var eventCount: Int
     /// Ids of its first `sampleSize` events, in the order they were applied.
-    public internal(set) var sampleIDs: [String]
+    public internal(set) var sampleIDs: [String] {
+        get { samples.array }
+        set { samples = SampleIDs(newValue) }
+    }
+    /// `sampleIDs` in one string.
+    var samples: SampleIDs
     /// Number of events per event type.
     public internal(set) var counts: [String: Int] {
         get { typeCounts.dictionary }
@@ -68,7 +73,7 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
     // The form the synthesized conformance had (`typeCounts` encodes as the `counts` dictionary).
     private enum CodingKeys: String, CodingKey {
         case id, openingSeq, type, status, category, capCategories, area, center, extentM, bounds, firstTime, lastTime
-        case eventCount, sampleIDs, typeCounts = "counts", aggregates, tier, isOpen, version, closedAt, closeReason
+        case eventCount, samples = "sampleIDs", typeCounts = "counts", aggregates, tier, isOpen, version, closedAt, closeReason
     }
 
     /// The extent around `center` with a floor of `minimumRadiusM`.
@@ -101,7 +106,7 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
         firstTime = event.time
         lastTime = event.time
         eventCount = 0
-        sampleIDs = []
+        samples = SampleIDs()
         typeCounts = TypeCounts()
         aggregates = [:]
         tier = nil
@@ -131,7 +136,8 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
         }
         if event.time < firstTime { firstTime = event.time }
         if event.time > lastTime { lastTime = event.time }
-        if sampleIDs.count < Self.sampleSize { sampleIDs.append(event.id) }
+        // The sample is full from the `sampleSize`th event on: no need to count it after that.
+        if eventCount <= Self.sampleSize && samples.count < Self.sampleSize { samples.append(event.id) }
         // The catalog's copy of the type name: the event's own (decoded) copy would stay allocated with the incident.
         typeCounts.add(spec.name)
         if !event.values.isEmpty {
@@ -166,6 +172,79 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
             if best == nil || t > best! { best = t }
         }
         return best
+    }
+}
+
+/// Up to `Incident.sampleSize` event ids in one string, separated by U+001F (a control character, which the event
+/// decoder refuses in ids): an array of one id took a 64-byte block, plus the id's own when it is longer than the
+/// 15 bytes a string holds inline. Ids that cannot be joined so (with a control character, or empty: none that
+/// ingest accepts) are kept as a JSON array after a U+001E, which no joined form starts with.
+struct SampleIDs: Sendable, Hashable, Codable {
+    private static let separator: UInt8 = 0x1F
+    private static let listMark: UInt8 = 0x1E
+    /// The joined ids; empty: none.
+    private var text = ""
+
+    init() {}
+
+    init(_ ids: [String]) {
+        if ids.allSatisfy(Self.joinable) {
+            text = ids.joined(separator: "\u{1F}")
+        } else {
+            var w = JSONWriter(capacity: 64)
+            w.beginArray()
+            for id in ids { w.value(id) }
+            w.endArray()
+            text = "\u{1E}" + String(decoding: w.bytes, as: UTF8.self)
+        }
+    }
+
+    private static func joinable(_ id: String) -> Bool {
+        !id.isEmpty && !id.utf8.contains { $0 < 0x20 }
+    }
+
+    private var isList: Bool { text.utf8.first == Self.listMark }
+
+    /// The number of ids.
+    var count: Int {
+        if isList { return array.count }
+        return text.isEmpty ? 0 : 1 + text.utf8.reduce(0) { $0 + ($1 == Self.separator ? 1 : 0) }
+    }
+
+    mutating func append(_ id: String) {
+        if !isList && Self.joinable(id) {
+            text = text.isEmpty ? id : text + "\u{1F}" + id
+        } else {
+            self = SampleIDs(array + [id])
+        }
+    }
+
+    /// Calls `body` with each id, in order, without an array.
+    func forEach(_ body: (Substring) -> Void) {
+        if isList {
+            for id in array { body(id[...]) }
+        } else if !text.isEmpty {
+            for part in text.split(separator: "\u{1F}", omittingEmptySubsequences: false) { body(part) }
+        }
+    }
+
+    var array: [String] {
+        if isList {
+            let json = (try? JSONValue.parse(String(text.dropFirst())))?.arrayValue ?? []
+            return json.compactMap(\.stringValue)
+        }
+        var out: [String] = []
+        forEach { out.append(String($0)) }
+        return out
+    }
+
+    init(from decoder: any Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode([String].self))
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(array)
     }
 }
 
@@ -335,7 +414,7 @@ extension Incident {
         w.field("eventCount", eventCount)
         w.key("sampleIDs")
         w.beginArray()
-        for s in sampleIDs { w.value(s) }
+        samples.forEach { w.value($0) }
         w.endArray()
         w.key("counts")
         w.beginObject()

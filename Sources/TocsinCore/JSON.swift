@@ -705,6 +705,20 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// A string value from part of a string (no copy of its own).
+    public mutating func value(_ s: Substring) {
+        separator()
+        bytes.append(Ascii.quote)
+        if let done: Void = s.utf8.withContiguousStorageIfAvailable({ Self.appendEscaped($0, to: &bytes) }) {
+            _ = done
+        } else {
+            var copy = String(s)
+            copy.withUTF8 { Self.appendEscaped($0, to: &bytes) }
+        }
+        bytes.append(Ascii.quote)
+        needsComma = true
+    }
+
     public mutating func value(_ x: Double) {
         separator()
         Self.appendNumber(x, to: &bytes)

@@ -32,7 +32,7 @@ public struct WarningError: Error, Sendable, Hashable, CustomStringConvertible {
 /// most three quarters full, so 100,000 threads took 262,144 buckets: 67 MB of table where the threads themselves
 /// are 26 MB).
 ///
-/// The warnings are kept as what each adds to its incident (`IssuedWarning`, 136 bytes; a `Warning` is 231, most
+/// The warnings are kept as what each adds to its incident (`IssuedWarning`, 144 bytes; a `Warning` is 231, most
 /// of it the incident's id, type, status, categories and owner again) and rebuilt when asked for. A warning that
 /// does not fit that form (read from a stored row of another form) puts the thread in the full form instead.
 public struct WarningThread: Sendable, Hashable, Codable {
@@ -773,7 +773,8 @@ struct IssuedWarning: Sendable, Hashable {
     var events: Int
     var first: Timestamp
     var last: Timestamp
-    var sample: [String]
+    /// The evidence's sample: most often the thread's incident's, whose storage it then shares.
+    var samples: SampleIDs
     var texts: WarningTexts
     var area: AreaPath
     var acknowledgedBy: AreaPath?
@@ -812,7 +813,7 @@ struct IssuedWarning: Sendable, Hashable {
         events = w.evidence.events
         first = w.evidence.first
         last = w.evidence.last
-        sample = w.evidence.sample
+        samples = w.evidence.sample == incident.sampleIDs ? incident.samples : SampleIDs(w.evidence.sample)
         texts = WarningTexts.shared(headline: w.headline, instruction: w.instruction)
         area = w.area
         acknowledgedBy = w.acknowledgedBy
@@ -829,7 +830,8 @@ struct IssuedWarning: Sendable, Hashable {
             tier: tier, category: incident.category, capCategory: incident.capCategories, event: incident.type,
             headline: texts.headline, instruction: texts.instruction, area: area, level: level,
             owner: area.ancestor(at: level), location: location, sent: sent,
-            evidence: Warning.Evidence(events: events, first: first, last: last, sample: sample), escalated: escalated,
+            evidence: Warning.Evidence(events: events, first: first, last: last, sample: samples.array),
+            escalated: escalated,
             acknowledgedBy: acknowledgedBy,
             acknowledgedAt: acknowledgedAtMicros == .min ? nil : Timestamp(micros: acknowledgedAtMicros))
     }

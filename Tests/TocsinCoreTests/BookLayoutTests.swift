@@ -38,7 +38,7 @@ import Testing
     /// Incidents and warnings declare their one-byte properties after the words, so padding does not grow them
     /// (226 and 257 bytes in declaration order of the contract).
     @Test func incidentsAndWarningsCarryNoPadding() {
-        #expect(MemoryLayout<Incident>.size <= 214)
+        #expect(MemoryLayout<Incident>.size <= 222)  // 214 + the sample as one string instead of an array
         #expect(MemoryLayout<Warning>.size <= 231)
     }
 
@@ -90,7 +90,7 @@ import Testing
     /// instruction are one shared object; a stored thread whose warnings do not fit that form is kept in full
     /// and reads back unchanged, and so does one whose incident's fixed facts change.
     @Test func threadsKeepWarningsCompactlyAndRebuildThemExactly() throws {
-        #expect(MemoryLayout<IssuedWarning>.stride <= 136)
+        #expect(MemoryLayout<IssuedWarning>.stride <= 144)
         var p = IncidentPipeline()
         let alert = try #require(p.feed(Make.event("g1", "water_level", at: 0, values: ["level_m": 2.6])).first)
         let update = try #require(p.feed(Make.event("g2", "water_level", at: 30, values: ["level_m": 3.2])).first)
@@ -200,5 +200,26 @@ import Testing
             #expect(c != other)
         }
         #expect(GridCell(group: 3, x: -5 + (1 << 24), y: 9) == c)
+    }
+
+    /// An incident's sample of event ids is one string: it reads back in order, counts, encodes as the same array,
+    /// and ids it cannot join (with the separator, or empty) are kept as a list.
+    @Test func sampleIDsAreOneStringAndReadBack() throws {
+        var s = SampleIDs()
+        #expect(s.count == 0 && s.array.isEmpty)
+        for id in ["a-1", "platform-ev-000000000002", "c"] { s.append(id) }
+        #expect(s.count == 3 && s.array == ["a-1", "platform-ev-000000000002", "c"])
+        var seen: [String] = []
+        s.forEach { seen.append(String($0)) }
+        #expect(seen == s.array)
+        #expect(SampleIDs(s.array) == s)
+        #expect(try JSONDecoder().decode([String].self, from: JSONEncoder().encode(s)) == s.array)
+        #expect(try JSONDecoder().decode(SampleIDs.self, from: JSONEncoder().encode(s)) == s)
+        var odd = SampleIDs(["x", "has\u{1F}sep", ""])
+        #expect(odd.count == 3 && odd.array == ["x", "has\u{1F}sep", ""])
+        odd.append("y")
+        #expect(odd.array.last == "y" && odd.count == 4)
+        #expect(MemoryLayout<SampleIDs>.size <= 16)
+        #expect(SampleIDs(["a", "b\u{7}c"]).array == ["a", "b\u{7}c"])
     }
 }
