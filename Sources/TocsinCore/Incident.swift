@@ -224,7 +224,18 @@ struct SampleIDs: Sendable, Hashable, Codable {
         if isList {
             for id in array { body(id[...]) }
         } else if !text.isEmpty {
-            for part in text.split(separator: "\u{1F}", omittingEmptySubsequences: false) { body(part) }
+            // Walks the UTF-8 view: no array of parts (this runs for every incident classify stores).
+            let u = text.utf8
+            var start = u.startIndex
+            var i = start
+            while i != u.endIndex {
+                if u[i] == Self.separator {
+                    body(text[start..<i])
+                    start = u.index(after: i)
+                }
+                i = u.index(after: i)
+            }
+            body(text[start..<u.endIndex])
         }
     }
 
