@@ -9,10 +9,7 @@ package struct ByIncident<Value: Sendable>: Sendable {
     package init() {}
 
     /// `n` when `id` is exactly `inc-<n>`.
-    static func number(_ id: String) -> Int64? {
-        guard let n = Incident.number(fromID: id), "inc-\(n)" == id else { return nil }
-        return n
-    }
+    static func number(_ id: String) -> Int64? { canonicalNumber(id, prefix: "inc-") }
 
     package var count: Int { byNumber.count + byText.count }
 
@@ -70,4 +67,11 @@ package struct ByIncident<Value: Sendable>: Sendable {
             Iterator(numbered: table.byNumber.values.makeIterator(), texts: table.byText.values.makeIterator())
         }
     }
+}
+
+/// `n` when `id` is exactly `<prefix><n>` (the form the engine and the warning book give their ids: `inc-01`
+/// or `w-+1` are not).
+func canonicalNumber(_ id: String, prefix: String) -> Int64? {
+    guard id.hasPrefix(prefix), let n = Int64(id.dropFirst(prefix.count)), "\(prefix)\(n)" == id else { return nil }
+    return n
 }

@@ -677,12 +677,7 @@ struct WarningIndex: Sendable {
     private var live = 0
     private var byText: [String: String] = [:]
 
-    private static func number(_ id: String, prefix: String) -> Int64? {
-        guard id.hasPrefix(prefix), let n = Int64(id.dropFirst(prefix.count)), "\(prefix)\(n)" == id else {
-            return nil
-        }
-        return n
-    }
+    private static func number(_ id: String, prefix: String) -> Int64? { canonicalNumber(id, prefix: prefix) }
 
     /// Orders warning ids by their number (others after, by text): the order to fill an index in.
     static func order(_ a: String, _ b: String) -> Bool {
@@ -788,10 +783,7 @@ struct IssuedWarning: Sendable, Hashable {
     var id: String { "w-\(number)" }
 
     /// `n` when `id` is exactly `w-<n>`.
-    static func number(_ id: String) -> Int64? {
-        guard id.hasPrefix("w-"), let n = Int64(id.dropFirst(2)), "w-\(n)" == id else { return nil }
-        return n
-    }
+    static func number(_ id: String) -> Int64? { canonicalNumber(id, prefix: "w-") }
 
     /// Whether two states of an incident agree on what its warnings take from it.
     static func sameFixedFacts(_ a: Incident, _ b: Incident) -> Bool {
