@@ -33,7 +33,11 @@ public struct EventTypeSpec: Sendable, Hashable {
     public var incident: String
     public var values: [ValueSpec]
     /// For each tier, conditions of which any one reaches it.
-    public var tiers: [Tier: [TierCondition]]
+    public var tiers: [Tier: [TierCondition]] {
+        didSet { ladder = TierLadder(tiers) }
+    }
+    /// `tiers` in the form `tier(count:aggregates:)` reads once per event: derived, so it adds nothing to equality.
+    private(set) var ladder: TierLadder
 
     public init(name: String, kind: EventKind, incident: String, values: [ValueSpec], tiers: [Tier: [TierCondition]]) {
         self.name = name
@@ -41,6 +45,19 @@ public struct EventTypeSpec: Sendable, Hashable {
         self.incident = incident
         self.values = values
         self.tiers = tiers
+        self.ladder = TierLadder(tiers)
+    }
+
+    public static func == (a: EventTypeSpec, b: EventTypeSpec) -> Bool {
+        a.name == b.name && a.kind == b.kind && a.incident == b.incident && a.values == b.values && a.tiers == b.tiers
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(kind)
+        hasher.combine(incident)
+        hasher.combine(values)
+        hasher.combine(tiers)
     }
 
     public func value(named name: String) -> ValueSpec? { values.first { $0.name == name } }

@@ -405,6 +405,18 @@ public struct EventDecoder: Sendable {
 
     // MARK: Helpers
 
+    /// False when none of the eight bytes in `w` is a quote, a backslash, below 0x20 or above 0x7E; true when one
+    /// may be (the exact byte loop decides). Each test is the classic "has a zero byte" bit trick, which is exact
+    /// about whether a word has one.
+    @inline(__always)
+    static func wordMayEndString(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZero(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+        let below20 = (w &- 0x2020_2020_2020_2020) & ~w & highs != 0
+        return below20 || w & highs != 0 || hasZero(w ^ 0x2222_2222_2222_2222) || hasZero(w ^ 0x5C5C_5C5C_5C5C_5C5C)
+            || hasZero(w ^ 0x7F7F_7F7F_7F7F_7F7F)
+    }
+
     /// Whether `t` is more than `seconds` after `now`. Without overflow: the classify worker decodes with `now` at
     /// the largest timestamp, where `t - now` traps for a time before 1970.
     static func isAhead(_ t: Timestamp, of now: Timestamp, by seconds: Double) -> Bool {
@@ -529,6 +541,9 @@ private struct CommonEventScan {
         guard s.i < s.end, s.p[s.i] == Self.quote else { return nil }
         let start = s.i + 1
         var k = start
+        // Eight bytes at a time while none of them ends the string or rules it out (a quote, a backslash, a byte
+        // outside 0x20-0x7E): the scan went a byte at a time, the largest part of decoding a reading.
+        while k + 8 <= s.end && !EventDecoder.wordMayEndString(UnsafeRawPointer(s.p + k).loadUnaligned(as: UInt64.self)) { k += 8 }
         while k < s.end {
             let c = s.p[k]
             if c == Self.quote {

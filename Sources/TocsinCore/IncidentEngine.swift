@@ -110,6 +110,12 @@ public struct IncidentEngine: Sendable {
 
     public var openCount: Int { slotOf.count }
 
+    /// The open incident numbered `number` (its `openingSeq`); `nil` when unknown or closed.
+    public func incident(number: Int64) -> Incident? {
+        guard let i = slotOf[number].map(Int.init) else { return nil }
+        return slots[i]
+    }
+
     /// The open incident `id`; `nil` when unknown or closed.
     public func incident(_ id: String) -> Incident? {
         guard let n = Incident.number(fromID: id), let i = slotOf[n].map(Int.init), let incident = slots[i], incident.id == id else {
@@ -122,33 +128,71 @@ public struct IncidentEngine: Sendable {
     /// `seq` not above `lastSeq` was applied already and is ignored. Events of a type not in the catalog are
     /// ignored (the ingest decoder rejects them).
     public mutating func apply(_ event: Event, seq: Int64) -> [IncidentChange] {
-        guard seq > lastSeq else { return [] }
+        correlate(event, seq: seq, changeAlways: true)?.change.map { [$0] } ?? []
+    }
+
+    /// What `correlate(_:seq:)` did with one event.
+    public struct Correlation: Sendable {
+        /// The number (`openingSeq`) of the incident the event opened or joined.
+        public var number: Int64
+        /// The change, when the incident has a tier or had one before the event; `nil` otherwise.
+        public var change: IncidentChange?
+    }
+
+    /// `apply(_:seq:)` for a caller that only passes on changes of incidents with a tier (the classify worker):
+    /// the change is made only for those. An event below every tier (a city's sensors reporting normal levels,
+    /// most of what arrives) then costs no copy of its incident. `nil` when the event was ignored.
+    public mutating func correlate(_ event: Event, seq: Int64) -> Correlation? {
+        correlate(event, seq: seq, changeAlways: false)
+    }
+
+    private mutating func correlate(_ event: Event, seq: Int64, changeAlways: Bool) -> Correlation? {
+        guard seq > lastSeq else { return nil }
         lastSeq = seq
-        guard let route = routes[event.type] else { return [] }
+        guard let route = routes[event.type] else { return nil }
         let incidentRoute = route.incident
         let group = incidentRoute.group * 4 + Int64(event.status.index)
 
         if let i = nearest(to: event, group: group, route: incidentRoute) {
-            // The incident is changed in place, in its slot.
+            // The incident is changed in place, in its slot (reading it out of the slot would copy it).
             let oldCell = GridCell(group: group, point: spots[i].center, cellM: incidentRoute.cellM)
-            let previousTier = slots[i]!.tier
-            let previousArea = slots[i]!.area
-            slots[i]!.absorb(event, spec: route.spec, catalog: catalog)
-            if slots[i]!.area != previousArea { slots[i]!.area = shared(slots[i]!.area) }
-            let incident = slots[i]!
-            spots[i] = Spot(incident)
-            let newCell = GridCell(group: group, point: incident.center, cellM: incidentRoute.cellM)
+            let joined = Self.join(&slots[i], event: event, spec: route.spec, catalog: catalog, changeAlways: changeAlways)
+            if joined.areaChanged { slots[i]!.area = shared(slots[i]!.area) }
+            spots[i] = joined.spot
+            let newCell = GridCell(group: group, point: joined.spot.center, cellM: incidentRoute.cellM)
             if newCell != oldCell {
                 removeFromGrid(i, cell: oldCell)
                 addToGrid(i, cell: newCell)
             }
-            return [IncidentChange(kind: .updated(previousTier: previousTier), incident: incident, eventID: event.id)]
+            return Correlation(number: joined.spot.number, change: joined.change)
         }
 
         let incident = Incident(
             opening: event, seq: seq, spec: incidentRoute.spec, eventSpec: route.spec, catalog: catalog)
         insert(incident)
-        return [IncidentChange(kind: .opened, incident: incident, eventID: event.id)]
+        let change = changeAlways || incident.tier != nil
+            ? IncidentChange(kind: .opened, incident: incident, eventID: event.id) : nil
+        return Correlation(number: incident.openingSeq, change: change)
+    }
+
+    private struct Joined {
+        var spot: Spot
+        var areaChanged: Bool
+        var change: IncidentChange?
+    }
+
+    /// Adds `event` to the incident in `slot`.
+    private static func join(_ slot: inout Incident?, event: Event, spec: EventTypeSpec, catalog: Catalog,
+                             changeAlways: Bool) -> Joined {
+        let previousTier = slot!.tier
+        let previousArea = slot!.area
+        slot!.absorb(event, spec: spec, catalog: catalog)
+        let spot = Spot(slot!)
+        var change: IncidentChange?
+        if changeAlways || previousTier != nil || slot!.tier != nil {
+            change = IncidentChange(kind: .updated(previousTier: previousTier), incident: slot!, eventID: event.id)
+        }
+        return Joined(spot: spot, areaChanged: slot!.area != previousArea, change: change)
     }
 
     /// Closes every open incident whose last event is at least its type's `quietS` before `now`, oldest
@@ -306,20 +350,32 @@ private struct Spot: Sendable {
     }
 }
 
-private struct IncidentRoute: Sendable {
-    var spec: IncidentTypeSpec
+/// (Routes are objects: reading one out of its table per event copied every string and array of both specs.)
+private final class IncidentRoute: Sendable {
+    let spec: IncidentTypeSpec
     /// The incident type's part of the grid key; -1 for an incident type the catalog does not know.
-    var group: Int64
-    var cellM: Double
+    let group: Int64
+    let cellM: Double
+
+    init(spec: IncidentTypeSpec, group: Int64, cellM: Double) {
+        self.spec = spec
+        self.group = group
+        self.cellM = cellM
+    }
 
     static let unknown = IncidentRoute(
         spec: IncidentTypeSpec(name: "", category: .accident, capCategories: [.other], headline: "", instruction: ""),
         group: -1, cellM: 500 * IncidentEngine.cellMargin)
 }
 
-private struct EventRoute: Sendable {
-    var spec: EventTypeSpec
-    var incident: IncidentRoute
+private final class EventRoute: Sendable {
+    let spec: EventTypeSpec
+    let incident: IncidentRoute
+
+    init(spec: EventTypeSpec, incident: IncidentRoute) {
+        self.spec = spec
+        self.incident = incident
+    }
 }
 
 private struct Deadline: Comparable, Sendable {

@@ -152,7 +152,7 @@ public final class ClassifyWorker: Sendable {
             for r in records {
                 switch s.decoder.decode(r.payload, now: Timestamp(micros: .max)) {
                 case .success(let event):
-                    for change in s.engine.apply(event, seq: r.seq) { changes.add(change) }
+                    if let c = s.engine.correlate(event, seq: r.seq) { changes.add(c) }
                 case .failure(let rejection):
                     // Cannot happen for what ingest journaled with the same catalog; after a catalog change
                     // it can: skip the event, loudly.
@@ -196,8 +196,10 @@ public final class ClassifyWorker: Sendable {
             outbox.append(("change", ChangeRecord(now: s.now, change: change).json))
         }
         // Each touched incident once, as it is now (closed ones leave the state).
-        for id in changes.touched {
-            stateRows["inc:\(id)"] = s.engine.incident(id).map(\.stateJSON)
+        for (number, id) in changes.touched {
+            let incident = s.engine.incident(number: number)
+            let key = incident?.id ?? id ?? "inc-\(number)"
+            stateRows["inc:\(key)"] = incident.map(\.stateJSON)
         }
         if let clock { outbox.append(("clock", Ticker.message(clock)[1])) }
         if outbox.isEmpty && offset == s.offset && token == nil { return }
@@ -247,8 +249,9 @@ public final class ClassifyWorker: Sendable {
 /// written again).
 struct ChangeBatch {
     private(set) var forwarded: [IncidentChange] = []
-    /// Ids of the touched incidents, each once, in the order first touched.
-    private(set) var touched: [String] = []
+    /// The touched incidents by number, each once, in the order first touched; with the id when a change of it
+    /// was seen (a closed incident is no longer in the engine to ask; an open one's is `inc-<number>`).
+    private(set) var touched: [(number: Int64, id: String?)] = []
     private var seen = Set<Int64>()
 
     init(_ changes: [IncidentChange] = []) {
@@ -257,13 +260,22 @@ struct ChangeBatch {
 
     /// Takes one change. A change of an incident that has never had a tier is not kept: no warning can ever have
     /// been issued for it, so dispatch has nothing to do with it (the cost of a city's sensors reporting normal
-    /// levels all day stays here). Dropping it at once, rather than at the commit, also leaves the engine's copy
-    /// of the incident unshared, so that the next event changes it in place instead of copying its dictionaries.
-    /// (Coalescing what is kept gives what coalescing everything and then dropping these gave: a dropped change
-    /// only ever follows a change without a tier, so it only ever ends a run that is dropped too.)
+    /// levels all day stays here). (Coalescing what is kept gives what coalescing everything and then dropping
+    /// these gave: a dropped change only ever follows a change without a tier, so it only ever ends a run that
+    /// is dropped too.)
     mutating func add(_ change: IncidentChange) {
-        if seen.insert(change.incident.openingSeq).inserted { touched.append(change.incident.id) }
+        if seen.insert(change.incident.openingSeq).inserted { touched.append((change.incident.openingSeq, change.incident.id)) }
         if change.incident.tier != nil || change.previousTier != nil { forwarded.append(change) }
+    }
+
+    /// Takes what the engine did with one event: it made the change only for an incident with a tier, now or
+    /// before (`IncidentEngine.correlate`), the ones `add(_:)` keeps.
+    mutating func add(_ correlation: IncidentEngine.Correlation) {
+        if let change = correlation.change {
+            add(change)
+        } else if seen.insert(correlation.number).inserted {
+            touched.append((correlation.number, nil))
+        }
     }
 }
 

@@ -128,4 +128,48 @@ private typealias F = CoreFixtures
         #expect(EventDecoder.isAhead(Timestamp(micros: .max), of: Timestamp(micros: -1), by: 300))
         #expect(!EventDecoder.isAhead(Timestamp(micros: -1), of: Timestamp(micros: .max), by: 300))
     }
+    /// Strings are scanned eight bytes at a time: a byte that ends a string or rules it out (a quote, a backslash,
+    /// a control character, DEL, a byte of a multi-byte character) must be seen at any position of a word, in ids
+    /// and texts long enough to take several words. What the fast path accepts is what the full path gives; what
+    /// holds such a byte is left to the full path.
+    @Test func seesEveryStoppingByteAtEveryPosition() throws {
+        let stoppers: [[UInt8]] = [
+            [0x01], [0x1F], [0x7F], Array(#"\""#.utf8), Array(#"\\"#.utf8), Array("é".utf8), Array("\u{202E}".utf8),
+        ]
+        var accepted = 0, leftToFullPath = 0
+        for field in ["id", "text"] {
+            for length in [7, 8, 9, 16, 23, 40] {
+                for at in 0..<length {
+                    for stopper in stoppers {
+                        var value = Array(String(repeating: "a", count: length).utf8)
+                        value.replaceSubrange(at..<(at + 1), with: stopper)
+                        let json = F.sensor([field: "\"" + String(decoding: value, as: UTF8.self) + "\""])
+                        let bytes = Array(json.utf8)
+                        #expect(Self.common(bytes) == nil, "\(json)")
+                        leftToFullPath += 1
+                    }
+                    // And without one, taken by the fast path with the same event as the full path.
+                    let plain = F.sensor([field: "\"" + String(repeating: "b", count: at) + "-" + String(repeating: "c", count: length - at) + "\""])
+                    let bytes = Array(plain.utf8)
+                    let event = try #require(Self.common(bytes), "\(plain)")
+                    #expect(event == (try Self.full(bytes).get()))
+                    accepted += 1
+                }
+            }
+        }
+        #expect(accepted > 200 && leftToFullPath > 1000)
+        // The word test alone: each stopping byte at each of the eight positions, and none in plain ASCII.
+        for position in 0..<8 {
+            for byte: UInt8 in [0x00, 0x1F, 0x22, 0x5C, 0x7F, 0x80, 0xC3, 0xFF] {
+                var word = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                word[position] = byte
+                let w = word.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(EventDecoder.wordMayEndString(w), "byte \(byte) at \(position)")
+            }
+        }
+        for text in ["abcdefgh", "  ~~~~  ", "!#$%&'()", "[]{}:,.-", "01234567", "ZZZZZZZZ", "@^_`|}~ "] {
+            let w = Array(text.utf8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            #expect(!EventDecoder.wordMayEndString(w), "\(text)")
+        }
+    }
 }

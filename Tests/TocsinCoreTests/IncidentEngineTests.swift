@@ -307,6 +307,44 @@ import TocsinCore
         #expect(refs.contains { $0.count > 20 })
     }
 
+    /// `correlate` (the classify worker's call) does what `apply` does to the incidents, and makes the change
+    /// exactly when the incident has a tier or had one: for a stream of water-level readings below every tier,
+    /// rising through the tiers and falling back, reports, and events of another status at the same places.
+    @Test func correlateMakesOnlyTheChangesOfTieredIncidents() throws {
+        var applied = Self.engine(), correlated = Self.engine()
+        var seq: Int64 = 0
+        var withChange = 0, withoutChange = 0
+        for i in 0..<600 {
+            seq += 1
+            let place = M.offset(M.here, north: Double(i % 7) * 900, east: Double(i % 3) * 900)
+            let event: Event
+            switch i % 5 {
+            case 0: event = M.event("r\(i)", "report.fire", at: Double(i), place)
+            case 1: event = M.event("x\(i)", "water_level", at: Double(i), place, values: ["level_m": 0.5],
+                                    status: .exercise)
+            default:
+                // Below every tier for most readings; a few places rise to tier II and fall back.
+                let level = i % 7 == 3 ? 2.0 + Double(i % 40) / 10 : 1.0 + Double(i % 10) / 10
+                event = M.event("w\(i)", "water_level", at: Double(i), place, values: ["level_m": level])
+            }
+            let changes = applied.apply(event, seq: seq)
+            let full = try requireFirst(changes)
+            let correlation = correlated.correlate(event, seq: seq)
+            let c = try #require(correlation)
+            #expect(c.number == full.incident.openingSeq)
+            let tiered = full.incident.tier != nil || full.previousTier != nil
+            #expect((c.change != nil) == tiered, "event \(i)")
+            if let change = c.change { #expect(change == full) }
+            if tiered { withChange += 1 } else { withoutChange += 1 }
+            #expect(correlated.incident(number: c.number) == applied.incident(full.incident.id))
+        }
+        #expect(withChange > 100 && withoutChange > 100)
+        #expect(correlated.state == applied.state)
+        let late = correlated.correlate(M.event("late", "water_level", at: 1, values: ["level_m": 1]), seq: 3)
+        #expect(late == nil)
+        #expect(correlated.incident(number: 999_999) == nil)
+    }
+
     /// 100,000 open incidents far apart (1.2 km grid, the same type and status): each event still finds exactly
     /// its own incident through the grid, and a new event joins the right one.
     @Test func manyOpenIncidentsUseTheIndex() throws {

@@ -184,4 +184,62 @@ import TocsinCore
         #expect(Aggregate.sum.combine(2, 3) == 5)
         #expect(Aggregate.max.combine(4, 3) == 4)
     }
+
+    /// The tier as the catalog's table says, condition by condition (what `tier(count:aggregates:)` did before
+    /// it read a precompiled ladder).
+    static func tierByTable(_ spec: EventTypeSpec, count: Int, aggregates: [String: Double]) -> Tier? {
+        Tier.highestFirst.first { tier in
+            (spec.tiers[tier] ?? []).contains { spec.holds($0, count: count, aggregates: aggregates) }
+        }
+    }
+
+    /// The ladder gives the table's tier for random conditions over up to seven value names (more than the four
+    /// it keeps without an array), counts and aggregates, missing values included; and it follows `tiers` when
+    /// that is changed after the spec was made.
+    @Test func ladderAgreesWithTheTable() {
+        var rng = SystemRandomNumberGenerator()
+        let names = ["a", "b", "c", "d", "e", "f", "g"]
+        var reached = Set<Tier?>()
+        for _ in 0..<3000 {
+            let used = Array(names.prefix(Int.random(in: 1...names.count, using: &rng)))
+            var tiers: [Tier: [TierCondition]] = [:]
+            for tier in Tier.allCases where Bool.random(using: &rng) {
+                tiers[tier] = (0..<Int.random(in: 0...3, using: &rng)).map { _ in
+                    Int.random(in: 0...3, using: &rng) == 0
+                        ? .count(atLeast: Int.random(in: 1...5, using: &rng))
+                        : .value(used.randomElement(using: &rng)!, atLeast: Double(Int.random(in: 0...10, using: &rng)))
+                }
+            }
+            var spec = EventTypeSpec(
+                name: "t", kind: .sensor, incident: "i", values: used.map { ValueSpec(name: $0) }, tiers: [:])
+            #expect(spec.tier(count: 100, aggregates: ["a": 100]) == nil)
+            spec.tiers = tiers
+            var aggregates: [String: Double] = [:]
+            for name in used where Int.random(in: 0...4, using: &rng) > 0 {
+                aggregates[name] = Double(Int.random(in: 0...10, using: &rng))
+            }
+            let count = Int.random(in: 0...6, using: &rng)
+            let expected = Self.tierByTable(spec, count: count, aggregates: aggregates)
+            #expect(spec.tier(count: count, aggregates: aggregates) == expected, "\(tiers) \(aggregates) \(count)")
+            reached.insert(expected)
+        }
+        #expect(reached.count == 5)
+        // Every shipped type, at each threshold and just below it.
+        for spec in ShippedCatalog.catalog.types.values {
+            for conditions in spec.tiers.values {
+                for condition in conditions {
+                    for delta in [-0.5, 0, 0.5] {
+                        var aggregates: [String: Double] = [:]
+                        var count = 1
+                        switch condition {
+                        case .count(let n): count = max(0, n + Int(delta * 2))
+                        case .value(let name, let threshold): aggregates[name] = threshold + delta
+                        }
+                        #expect(spec.tier(count: count, aggregates: aggregates)
+                            == Self.tierByTable(spec, count: count, aggregates: aggregates))
+                    }
+                }
+            }
+        }
+    }
 }
