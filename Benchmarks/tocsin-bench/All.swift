@@ -225,7 +225,9 @@ func runAllCommand(_ arguments: [String]) throws {
                 result = r
                 problems += r.problems
                 return "  ingest \(grouped(r.ingestPerSecond)) accepted/s; sustained \(grouped(r.sustainedPerSecond))/s "
-                    + "(idle \(fixed(r.drainSeconds, 1)) s after the last send); \(r.triggersSent) warnings x 10 subscribers"
+                    + "(idle \(fixed(r.drainSeconds, 1)) s after the last send); \(r.triggersSent) warnings x 10 subscribers; "
+                    + "CPU per event \(fixed(r.pipelineMicrosPerEvent, 2)) us in the pipeline, "
+                    + "\(fixed(r.machineMicrosPerEvent, 2)) us on the machine"
             }
             guard let r = result else { continue }
             results[mode.rawValue] = r.json
@@ -236,6 +238,12 @@ func runAllCommand(_ arguments: [String]) throws {
                 "Tocsin end to end, \(mode.rawValue): sustained through classify, dispatch, plan to 10 subscribers (events/s)",
                 r.sustainedPerSecond, mode: mode, target: nil,
                 data: ["seconds_to_idle": r.secondsToIdle, "drain_seconds": r.drainSeconds]))
+            figures.append(Figure(
+                name: "Tocsin CPU per event, \(mode.rawValue): the pipeline's process, first send to idle (us)",
+                value: fixed(r.pipelineMicrosPerEvent, 2), data: ["us": r.pipelineMicrosPerEvent]))
+            figures.append(Figure(
+                name: "Tocsin CPU per event, \(mode.rawValue): the whole machine, platforms and subscribers included (us)",
+                value: fixed(r.machineMicrosPerEvent, 2), data: ["us": r.machineMicrosPerEvent]))
         }
         // The ingest stage alone: the gateway and its journal (what acknowledges an event), with no downstream
         // worker taking the same two cores.
@@ -252,7 +260,7 @@ func runAllCommand(_ arguments: [String]) throws {
             results["ingest_only_normal"] = r.json
             figures.insert(throughputFigure(
                 "Tocsin ingest worker alone, normal: gateway and journal, no downstream workers (accepted events/s)",
-                r.ingestPerSecond, mode: .normal, target: 0.5), at: figures.count - 3)
+                r.ingestPerSecond, mode: .normal, target: 0.5), at: figures.count - 7)
         }
         doc["e2e"] = results
     }

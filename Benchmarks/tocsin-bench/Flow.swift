@@ -119,6 +119,14 @@ struct FlowResult {
     /// CPU seconds this process (the pipeline) used during the run, and the run's wall seconds.
     var cpuSeconds = 0.0
     var wallSeconds = 0.0
+    /// Busy CPU seconds of the whole machine over the same time (the platform and subscriber processes, libzmq's
+    /// threads, the kernel's work for them: everything).
+    var machineCPUSeconds = 0.0
+
+    /// CPU time per accepted event, microseconds: the pipeline's process, and the whole machine. Steadier than
+    /// events/s on a shared machine, and what decides how many events/s two cores can take.
+    var pipelineMicrosPerEvent: Double { accepted > 0 ? cpuSeconds * 1e6 / Double(accepted) : 0 }
+    var machineMicrosPerEvent: Double { accepted > 0 ? machineCPUSeconds * 1e6 / Double(accepted) : 0 }
 
     /// Accepted events per second inside the window (the ingest figure).
     var ingestPerSecond: Double { Double(ackedInWindow) / settings.seconds }
@@ -154,7 +162,8 @@ struct FlowResult {
             "received_by_subscriber": receivedBySubscriber, "matched_by_subscriber": matchedBySubscriber,
             "unmatched": unmatched, "warnings_before_schedule": warningsBeforeSchedule,
             "max_send_lag_ms": Double(maxSendLagMicros) / 1000, "achieved_rate": achievedRate,
-            "cpu_seconds": cpuSeconds, "wall_seconds": wallSeconds, "problems": problems,
+            "cpu_seconds": cpuSeconds, "wall_seconds": wallSeconds, "machine_cpu_seconds": machineCPUSeconds,
+            "pipeline_cpu_us_per_event": pipelineMicrosPerEvent, "machine_cpu_us_per_event": machineMicrosPerEvent, "problems": problems,
         ]
         if settings.rate != nil {
             doc["send_to_ack"] = percentilesJSON(ack)
@@ -228,6 +237,7 @@ func runFlow(_ target: FlowTarget, _ settings: FlowSettings, configPath: String,
     defer { command?.close() }
 
     let cpu0 = processCPUSeconds()
+    let machine0 = CPUSample.now().machine
     let t0 = monoNanos() + 200_000_000
     for c in children { c.send("go \(t0)") }
     var r = FlowResult(target: target.label, settings: settings, warns: target.warns)
@@ -257,6 +267,7 @@ func runFlow(_ target: FlowTarget, _ settings: FlowSettings, configPath: String,
     r.secondsToIdle = Double(idleAt - t0) / 1e9
     r.drainSeconds = idleAt > sendEnd ? Double(idleAt - sendEnd) / 1e9 : 0
     r.cpuSeconds = processCPUSeconds() - cpu0
+    r.machineCPUSeconds = CPUSample.now().machine - machine0
     r.wallSeconds = Double(monoNanos() - t0) / 1e9
     usleep(300_000)  // the last warnings cross the feed
     let doc = try subscribers.finish(timeout: 30)
