@@ -76,14 +76,21 @@ public struct EventDecoder: Sendable {
     public static let maxTextBytes = 4096
     public static let maxDeviceBytes = 128
 
-    public var catalog: Catalog
-    public var areas: AreaTree
+    public var catalog: Catalog {
+        didSet { lexicon = DecoderLexicon(catalog: catalog, areas: areas) }
+    }
+    public var areas: AreaTree {
+        didSet { lexicon = DecoderLexicon(catalog: catalog, areas: areas) }
+    }
     public var maxFutureSeconds: Double
+    /// The catalog's type names and the registered paths, for the common path's lookups by bytes.
+    private var lexicon: DecoderLexicon
 
     public init(catalog: Catalog, areas: AreaTree, maxFutureSeconds: Double = 300) {
         self.catalog = catalog
         self.areas = areas
         self.maxFutureSeconds = maxFutureSeconds
+        lexicon = DecoderLexicon(catalog: catalog, areas: areas)
     }
 
     public func decode(_ bytes: [UInt8], now: Timestamp) -> Result<Event, EventRejection> {
@@ -359,8 +366,7 @@ public struct EventDecoder: Sendable {
         // The checks of `decode(object:now:)`, in its order. Printable ASCII ids hold no control character.
         guard id.count >= 1, id.count <= Self.maxIdBytes else { return nil }
         // Only registered areas pass, and those are valid paths: no syntax check of its own is needed.
-        let sourcePath = AreaPath(unchecked: s.string(source))
-        guard areas.contains(sourcePath) else { return nil }
+        guard let sourcePath = lexicon.path(s.p + source.lowerBound, count: source.count) else { return nil }
         let eventKind: EventKind
         if s.bytes(kind, equalWord: "sensor") {
             eventKind = .sensor
@@ -369,7 +375,8 @@ public struct EventDecoder: Sendable {
         } else {
             return nil
         }
-        guard let spec = catalog.types[s.string(type)], spec.kind == eventKind else { return nil }
+        guard let entry = lexicon.type(s.p + type.lowerBound, count: type.count), entry.spec.kind == eventKind
+        else { return nil }
         guard let micros = Timestamp.parseRFC3339(UnsafeBufferPointer(start: s.p + time.lowerBound, count: time.count))
         else { return nil }
         let when = Timestamp(micros: micros)
@@ -377,12 +384,13 @@ public struct EventDecoder: Sendable {
         guard lat.isFinite, lon.isFinite, lat >= -90, lat <= 90, lon >= -180, lon <= 180 else { return nil }
         var areaPath = sourcePath
         if let area = scan.area {
-            let path = AreaPath(unchecked: s.string(area))
-            guard areas.contains(path), path.isWithin(sourcePath) else { return nil }
+            guard let path = lexicon.path(s.p + area.lowerBound, count: area.count), path.isWithin(sourcePath)
+            else { return nil }
             areaPath = path
         }
-        guard spec.values.count <= 64, let (values, seen) = scan.values(of: spec) else { return nil }
-        for (index, v) in spec.values.enumerated() where !v.optional && seen & (1 << index) == 0 { return nil }
+        // (The spec is read through its entry: a copy of it would count a reference on each of its arrays.)
+        guard entry.spec.values.count <= 64, let (values, seen) = scan.values(of: entry) else { return nil }
+        for (index, v) in entry.spec.values.enumerated() where !v.optional && seen & (1 << index) == 0 { return nil }
         if let text = scan.text, text.count > Self.maxTextBytes { return nil }
         var eventStatus = Status.actual
         if let status = scan.status {
@@ -398,7 +406,7 @@ public struct EventDecoder: Sendable {
         }
         if let device = scan.device, device.count > Self.maxDeviceBytes { return nil }
         return Event(
-            id: s.string(id), source: sourcePath, kind: eventKind, type: spec.name, time: when,
+            id: s.string(id), source: sourcePath, kind: eventKind, type: entry.spec.name, time: when,
             location: GeoPoint(lat: lat, lon: lon), area: areaPath, values: values, text: scan.text.map(s.string),
             status: eventStatus, device: scan.device.map(s.string))
     }
@@ -538,14 +546,17 @@ private struct CommonEventScan {
 
     /// A string of printable ASCII (0x20-0x7E) without escapes, from its opening quote; nil otherwise.
     private mutating func ascii() -> Range<Int>? {
-        guard s.i < s.end, s.p[s.i] == Self.quote else { return nil }
+        let p = s.p, end = s.end
+        guard s.i < end, p[s.i] == Self.quote else { return nil }
         let start = s.i + 1
         var k = start
         // Eight bytes at a time while none of them ends the string or rules it out (a quote, a backslash, a byte
         // outside 0x20-0x7E): the scan went a byte at a time, the largest part of decoding a reading.
-        while k + 8 <= s.end && !EventDecoder.wordMayEndString(UnsafeRawPointer(s.p + k).loadUnaligned(as: UInt64.self)) { k += 8 }
-        while k < s.end {
-            let c = s.p[k]
+        while k + 8 <= end && !EventDecoder.wordMayEndString(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) {
+            k += 8
+        }
+        while k < end {
+            let c = p[k]
             if c == Self.quote {
                 s.i = k + 1
                 return start..<k
@@ -652,9 +663,11 @@ private struct CommonEventScan {
 
     /// The `values` object read against `spec` (every name one of its values, each once, every number finite),
     /// with a bit per value of the spec that was given; `([:], 0)` when there was none. Nil otherwise.
-    mutating func values(of spec: EventTypeSpec) -> (values: [String: Double], seen: UInt64)? {
+    mutating func values(of entry: DecoderLexicon.TypeEntry) -> (values: [String: Double], seen: UInt64)? {
         guard let valuesAt else { return ([:], 0) }
-        var values: [String: Double] = [:]
+        let spec = entry.spec
+        // Room for every value of the type at once: growing from empty took a second allocation.
+        var values = [String: Double](minimumCapacity: spec.values.count)
         var seen: UInt64 = 0
         s.i = valuesAt + 1
         while true {

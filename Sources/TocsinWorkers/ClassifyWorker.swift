@@ -145,12 +145,13 @@ public final class ClassifyWorker: Sendable {
     /// message: every change then carries the pipeline's time, so that a warning is never dated before it.
     static func catchUp(_ s: State) throws {
         guard s.now != nil else { return }
+        let decoder = s.decoder  // once, not per event (see `IngestWorker.receive`)
         while !s.stopping() {
             let records = try s.reader.readPayloads(after: s.offset, limit: batchSize)
             guard let last = records.last else { return }
             var changes = ChangeBatch()
             for r in records {
-                switch s.decoder.decode(r.payload, now: Timestamp(micros: .max)) {
+                switch decoder.decode(r.payload, now: Timestamp(micros: .max)) {
                 case .success(let event):
                     if let c = s.engine.correlate(event, seq: r.seq) { changes.add(c) }
                 case .failure(let rejection):

@@ -205,9 +205,13 @@ public final class IngestWorker: Sendable {
         let allowed = s.settings.security?.handler?.allowed
         // At most `receiveChunk` at a time: the loop then looks at the writer again, which may be waiting for work.
         let limit = min(s.settings.maxBatch, batch.replies.count + receiveChunk)
+        // Read out of the state once: reading a struct out of a class copies it, a reference count on each of its
+        // tables, which the classify thread's decoder shares (the catalog's and the area tree's).
+        let decoder = s.decoder
         while batch.replies.count < limit, let message = try s.router.receive(dontWait: true, maxFrames: 8) {
             batch.received.append(DispatchTime.now().uptimeNanoseconds)
-            batch.replies.append(classify(message, s, now: now, allowed: allowed, entries: &batch.entries))
+            batch.replies.append(classify(message, s, decoder: decoder, now: now, allowed: allowed,
+                                          entries: &batch.entries))
         }
     }
 
@@ -295,7 +299,8 @@ public final class IngestWorker: Sendable {
     }
 
     /// Checks one message and either queues its event for the journal or decides its rejection.
-    static func classify(_ message: Message, _ s: State, now: Timestamp, allowed: [String: String]? = nil,
+    static func classify(_ message: Message, _ s: State, decoder: EventDecoder, now: Timestamp,
+                         allowed: [String: String]? = nil,
                          entries: inout [JournalEntry]) -> Pending {
         var frames = message.frames
         var envelope = [frames.removeFirst()]
@@ -321,7 +326,7 @@ public final class IngestWorker: Sendable {
         if frame.count > EventDecoder.maxEventBytes {
             return reject(nil, "event larger than 64 KiB", oversized: true)
         }
-        let decoded = s.decoder.decode(frame, now: now)
+        let decoded = decoder.decode(frame, now: now)
         if let allowed, !ZAPHandler.isAllowed(message, allowed: allowed) {
             let id: String? = switch decoded {
             case .success(let event): event.id

@@ -172,4 +172,43 @@ private typealias F = CoreFixtures
             #expect(!EventDecoder.wordMayEndString(w), "\(text)")
         }
     }
+    /// The common path finds areas and types by their bytes in tables the decoder builds from its catalog and
+    /// area tree: a decoder whose area tree or catalog is replaced takes the new names and no longer the old.
+    @Test func namesFollowTheDecodersCatalogAndAreas() throws {
+        let json = F.sensor(["source": #""sz.nanshan""#, "area": #""sz.nanshan.yuehai""#])
+        let bytes = Array(json.utf8)
+        var decoder = F.decoder
+        #expect(Self.common(bytes, decoder: decoder)?.area.rawValue == "sz.nanshan.yuehai")
+        decoder.areas = AreaTree([F.area("sz", "Shenzhen", "深圳市", 22.5, 114.0),
+                                  F.area("sz.nanshan", "Nanshan", "南山区", 22.5, 113.9)])
+        #expect(Self.common(bytes, decoder: decoder) == nil)
+        #expect(throws: EventRejection.self) { try decoder.decode(bytes, now: F.now).get() }
+        let withoutArea = Array(F.sensor(["source": #""sz.nanshan""#]).utf8)
+        #expect(Self.common(withoutArea, decoder: decoder)?.source.rawValue == "sz.nanshan")
+        var catalog = F.catalog
+        catalog.types["water_level"] = nil
+        decoder.catalog = catalog
+        #expect(Self.common(withoutArea, decoder: decoder) == nil)
+        #expect(throws: EventRejection.self) { try decoder.decode(withoutArea, now: F.now).get() }
+    }
+
+    /// The byte tables behind those lookups: every key found with its own value among many (colliding buckets
+    /// included), nothing for a prefix, an extension or a change of one byte.
+    @Test func byteTableFindsExactlyItsKeys() {
+        let keys = (0..<3000).map { "sz.d\($0 % 37).street_\($0)" } + ["", "a", "ab"]
+        let table = ByteTable(keys.enumerated().map { (Array($0.element.utf8), $0.offset) })
+        func find(_ text: String) -> Int? {
+            let bytes = Array(text.utf8)
+            return bytes.withUnsafeBufferPointer { b in
+                table.value(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: b.count)
+            }
+        }
+        for (i, key) in keys.enumerated() { #expect(find(key) == i, "\(key)") }
+        for key in keys.prefix(200) where !key.isEmpty {
+            #expect(find(key + "x") == nil)
+            #expect(find(String(key.dropLast())) == nil || keys.contains(String(key.dropLast())))
+            #expect(find(key.uppercased()) == nil)
+        }
+        #expect(find("b") == nil)
+    }
 }
