@@ -302,12 +302,12 @@ public final class IngestWorker: Sendable {
     static func classify(_ message: Message, _ s: State, decoder: EventDecoder, now: Timestamp,
                          allowed: [String: String]? = nil,
                          entries: inout [JournalEntry]) -> Pending {
-        var frames = message.frames
-        var envelope = [frames.removeFirst()]
-        // A REQ client puts an empty delimiter before its frame; answer with the same envelope.
-        if frames.count >= 2, frames[0].isEmpty {
-            envelope.append(frames.removeFirst())
-        }
+        // The envelope (the peer's routing id, and the empty delimiter a REQ client puts before its frame: answered
+        // with the same envelope) and the frames after it, without copying the message's list of frames.
+        let all = message.frames
+        let envelopeCount = all.count >= 3 && all[1].isEmpty ? 2 : 1
+        let envelope = Array(all[..<envelopeCount])
+        let frames = all[envelopeCount...]
         func reject(_ id: String?, _ error: String, oversized: Bool = false, unauthorised: Bool = false,
                     rateLimited: Bool = false) -> Pending {
             s.pendingCounts["rejected", default: 0] += 1
@@ -322,7 +322,7 @@ public final class IngestWorker: Sendable {
             let n = message.truncated ? "too many" : "\(frames.count)"
             return reject(nil, "expected one frame holding a JSON object, got \(n) frames")
         }
-        let frame = frames[0]
+        let frame = frames[frames.startIndex]
         if frame.count > EventDecoder.maxEventBytes {
             return reject(nil, "event larger than 64 KiB", oversized: true)
         }
@@ -363,13 +363,17 @@ public final class IngestWorker: Sendable {
 
 /// Reply frames of the ingest endpoint.
 enum Reply {
+    /// `{"id":<id>,"status":<status>}`, as `JSONWriter` writes it (one reply per event: written directly, in one
+    /// allocation of the right size).
     static func status(id: String, _ status: String) -> [UInt8] {
-        var w = JSONWriter(capacity: 64)
-        w.beginObject()
-        w.field("id", id)
-        w.field("status", status)
-        w.endObject()
-        return w.bytes
+        var out: [UInt8] = []
+        out.reserveCapacity(id.utf8.count + status.utf8.count + 24)
+        out.append(contentsOf: #"{"id":"#.utf8)
+        JSONWriter.appendQuoted(id, to: &out)
+        out.append(contentsOf: #","status":"#.utf8)
+        JSONWriter.appendQuoted(status, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     static func rejected(id: String?, error: String) -> [UInt8] {

@@ -407,9 +407,14 @@ public final class Socket: @unchecked Sendable {
     public func receive(dontWait: Bool = false, maxFrames: Int = 64) throws -> Message? {
         precondition(maxFrames >= 1, "maxFrames must be at least 1")
         let socket = try live("zmq_msg_recv")
-        let msg = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
-        defer { msg.deallocate() }
+        var part = zmq_msg_t()
+        return try withUnsafeMutablePointer(to: &part) { msg in
+            try receive(socket, into: msg, dontWait: dontWait, maxFrames: maxFrames)
+        }
+    }
 
+    private func receive(_ socket: UnsafeMutableRawPointer, into msg: UnsafeMutablePointer<zmq_msg_t>, dontWait: Bool,
+                         maxFrames: Int) throws -> Message? {
         var message = Message([])
         var isFirst = true
         while true {
@@ -432,11 +437,14 @@ public final class Socket: @unchecked Sendable {
             } else {
                 message.truncated = true
             }
-            if message.userID == nil, let userID = zmq_msg_gets(msg, "User-Id") {
+            let more = zmq_msg_more(msg) != 0
+            // The properties are the connection's: asked of the last frame only, which came over the wire (a
+            // ROUTER's first frame, the routing id it adds, has none). Asking every frame of a message from a
+            // connection without ZAP took a lookup per frame for nothing.
+            if !more, let userID = zmq_msg_gets(msg, "User-Id") {
                 message.userID = String(cString: userID)
                 if let key = zmq_msg_gets(msg, ZAPHandler.keyProperty) { message.curveKey = String(cString: key) }
             }
-            let more = zmq_msg_more(msg) != 0
             zmq_msg_close(msg)
             if !more { return message }
         }
