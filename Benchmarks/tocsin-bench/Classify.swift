@@ -21,7 +21,7 @@ let classifyUsage = """
 private struct Opener {
     var type: String
     var kind: EventKind
-    var values: [String: Double]
+    var values: EventValues
     var device: Bool
 }
 

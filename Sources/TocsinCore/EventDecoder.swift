@@ -281,14 +281,13 @@ public struct EventDecoder: Sendable {
         }
 
         // values
-        var values: [String: Double] = [:]
+        var values = EventValues()
         switch valuesV {
         case nil:
             if let spec {
                 for v in spec.values where !v.optional { problem("values." + v.name, "required") }
             }
         case .object(let o)?:
-            values.reserveCapacity(o.count)
             for m in o.members {
                 if let spec, spec.value(named: m.key) == nil {
                     problem("values." + Self.pathName(m.key), "unknown value for \(spec.name)")
@@ -297,7 +296,7 @@ public struct EventDecoder: Sendable {
                 switch m.value {
                 case .number(let x):
                     if x.isFinite {
-                        values[m.key] = x
+                        values.append(m.key, x)  // (the parser refuses a repeated key)
                     } else {
                         problem("values." + Self.pathName(m.key), "expected a finite number")
                     }
@@ -663,11 +662,10 @@ private struct CommonEventScan {
 
     /// The `values` object read against `spec` (every name one of its values, each once, every number finite),
     /// with a bit per value of the spec that was given; `([:], 0)` when there was none. Nil otherwise.
-    mutating func values(of entry: DecoderLexicon.TypeEntry) -> (values: [String: Double], seen: UInt64)? {
+    mutating func values(of entry: DecoderLexicon.TypeEntry) -> (values: EventValues, seen: UInt64)? {
         guard let valuesAt else { return ([:], 0) }
         let spec = entry.spec
-        // Room for every value of the type at once: growing from empty took a second allocation.
-        var values = [String: Double](minimumCapacity: spec.values.count)
+        var values = EventValues()
         var seen: UInt64 = 0
         s.i = valuesAt + 1
         while true {
@@ -678,7 +676,7 @@ private struct CommonEventScan {
                   seen & (1 << index) == 0, let x = number(), x.isFinite
             else { return nil }
             seen |= 1 << index
-            values[spec.values[index].name] = x
+            values.append(spec.values[index].name, x)  // (`seen` refuses a repeated name)
             _ = next(UInt8(ascii: ","))
         }
         return (values, seen)

@@ -316,7 +316,7 @@ struct TypeCounts: Sendable, Hashable, Codable {
 extension Dictionary where Key == String, Value == Double {
     /// Folds an event's `values` into these aggregates (value name -> sum or max) per `spec`.
     @inline(__always)
-    mutating func fold(_ values: [String: Double], spec: EventTypeSpec) {
+    mutating func fold(_ values: EventValues, spec: EventTypeSpec) {
         for v in spec.values {
             guard let x = values[v.name] else { continue }
             if let i = index(forKey: v.name) {

@@ -118,7 +118,7 @@ extension Scenario {
         events.reserveCapacity(points.count)
         let valueNames = inject.values.keys.sorted()
         for (n, point) in points.enumerated() {
-            var values: [String: Double] = [:]
+            var values = EventValues()
             for name in valueNames {
                 switch inject.values[name]! {
                 case .fixed(let v): values[name] = v

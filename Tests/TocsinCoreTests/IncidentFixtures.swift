@@ -157,7 +157,7 @@ enum Make {
 
     static func event(
         _ id: String, _ type: String, at seconds: Double = 0, _ location: GeoPoint = here, area: AreaPath = shatou,
-        values: [String: Double] = [:], status: Status = .actual
+        values: EventValues = [:], status: Status = .actual
     ) -> Event {
         let kind: EventKind = type.hasPrefix("report.") ? .report : .sensor
         return Event(

@@ -43,7 +43,7 @@ import TocsinCore
             steps.append(
                 .event(
                     M.event(
-                        "e\(i)", type, at: t + jitter, spot, area: areas[Int(rng.next() % 3)], values: values,
+                        "e\(i)", type, at: t + jitter, spot, area: areas[Int(rng.next() % 3)], values: EventValues(values),
                         status: status)))
             if i % 9 == 0 { steps.append(.tick(M.time(t))) }
             if i % 37 == 0 { steps.append(.ackLatest(Int(rng.next() % 3), M.time(t))) }

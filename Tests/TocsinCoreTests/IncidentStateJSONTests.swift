@@ -9,7 +9,7 @@ import Testing
         func apply(_ id: String, _ type: String, at t: Double, lat: Double = 22.5277, values: [String: Double] = [:],
                    status: Status = .actual) {
             seq += 1
-            _ = e.apply(Make.event(id, type, at: t, values: values, status: status).moved(lat: lat), seq: seq)
+            _ = e.apply(Make.event(id, type, at: t, values: EventValues(values), status: status).moved(lat: lat), seq: seq)
         }
         for i in 0..<4 { apply("f\(i)", "report.fire", at: Double(i) * 30, values: i == 2 ? ["injured": 3] : [:]) }
         apply("w1", "water_level", at: 10, lat: 22.60, values: ["level_m": 2.7])

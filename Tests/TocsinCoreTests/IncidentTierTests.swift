@@ -129,7 +129,7 @@ import TocsinCore
     static func run(_ c: TierCase) -> [Incident] {
         var engine = IncidentEngine(catalog: ShippedCatalog.catalog)
         for (i, values) in c.events.enumerated() {
-            _ = engine.apply(Make.event("e\(i)", c.type, at: Double(i) * 60, values: values), seq: Int64(i + 1))
+            _ = engine.apply(Make.event("e\(i)", c.type, at: Double(i) * 60, values: EventValues(values)), seq: Int64(i + 1))
         }
         return engine.openIncidents
     }

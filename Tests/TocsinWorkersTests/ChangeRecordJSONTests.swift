@@ -14,7 +14,7 @@ import TocsinTesting
         let start = 1_782_894_600.0
         var out: [IncidentChange] = []
         var seq: Int64 = 0
-        func apply(_ id: String, _ type: String, _ kind: EventKind, lat: Double, values: [String: Double] = [:],
+        func apply(_ id: String, _ type: String, _ kind: EventKind, lat: Double, values: EventValues = [:],
                    area: String = "sz.futian.shatou", at offset: Double, status: Status = .actual) {
             seq += 1
             let event = Event(id: id, source: AreaPath("sz.futian")!, kind: kind, type: type,
