@@ -266,7 +266,7 @@ public final class IngestWorker: Sendable {
             case .reply(let bytes):
                 body = bytes
             }
-            _ = try? s.router.send(pending.envelope + [body], dontWait: true)
+            _ = try? s.router.send(envelope: pending.envelope, body: body, dontWait: true)
         }
         if lastSeq > 0 {
             var w = JSONWriter(capacity: 32)

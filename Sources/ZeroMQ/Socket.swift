@@ -373,6 +373,36 @@ public final class Socket: @unchecked Sendable {
         return true
     }
 
+    /// Sends `envelope`'s frames, then `body` as the last frame: `send(envelope + [body])` without building that
+    /// list (a ROUTER's reply: its peer's routing id, then the answer).
+    @discardableResult
+    public func send(envelope: [[UInt8]], body: [UInt8], dontWait: Bool = false) throws -> Bool {
+        let socket = try live("zmq_send")
+        let more = Int32(ZMQ_SNDMORE) | (dontWait ? Int32(ZMQ_DONTWAIT) : 0)
+        for (index, frame) in envelope.enumerated() {
+            while true {
+                let rc = frame.withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, more) }
+                if rc >= 0 { break }
+                let code = zmq_errno()
+                if code == EINTR { continue }
+                if code == EAGAIN {
+                    if index > 0 { finishDroppedMessage(socket, ArraySlice(envelope[(index + 1)...] + [body])) }
+                    return false
+                }
+                throw ZMQError(code: code, operation: "zmq_send")
+            }
+        }
+        let flags: Int32 = dontWait ? Int32(ZMQ_DONTWAIT) : 0
+        while true {
+            let rc = body.withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, flags) }
+            if rc >= 0 { return true }
+            let code = zmq_errno()
+            if code == EINTR { continue }
+            if code == EAGAIN { return false }  // (the last frame: nothing of the message is left to hand over)
+            throw ZMQError(code: code, operation: "zmq_send")
+        }
+    }
+
     /// Sends `message.frames`; see `send(_:dontWait:)`. (`userID` and `truncated`
     /// are receive-side information and are not sent.)
     @discardableResult

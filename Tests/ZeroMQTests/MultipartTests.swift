@@ -45,6 +45,27 @@ struct MultipartTests {
         #expect(try pull.receive(dontWait: true) == nil)
     }
 
+    @Test("send(envelope:body:) is send(envelope + [body]): the same frames, message boundaries kept",
+          arguments: [0, 1, 2, 5])
+    func envelopeAndBody(envelopeCount: Int) throws {
+        let context = try Context()
+        defer { context.terminate() }
+        let pull = try context.makeSocket(.pull)
+        defer { pull.close() }
+        let push = try context.makeSocket(.push)
+        defer { push.close() }
+        try pull.setReceiveTimeout(milliseconds: 5000)
+        let endpoint = try bindFresh(pull, .inproc)
+        try push.connect(endpoint)
+        let envelope = Self.frames(envelopeCount)
+        for body in [bytes("answer"), [], [0, 1, 2]] {
+            #expect(try push.send(envelope: envelope, body: body))
+            let message = try #require(try pull.receive(maxFrames: 100))
+            #expect(message.frames == envelope + [body])
+        }
+        #expect(try pull.receive(dontWait: true) == nil)
+    }
+
     @Test("A message over maxFrames is truncated and the next message is intact")
     func truncated() throws {
         let context = try Context()
