@@ -826,6 +826,13 @@ public struct JSONWriter: Sendable {
         var runStart = 0
         var k = 0
         let n = u.count
+        // Eight bytes at a time while none can need an escape (the word test is the event decoder's: it also
+        // stops at DEL and bytes of multi-byte characters, which the byte loop then takes as they are).
+        if let base = u.baseAddress {
+            while k + 8 <= n && !EventDecoder.wordMayEndString(UnsafeRawPointer(base + k).loadUnaligned(as: UInt64.self)) {
+                k += 8
+            }
+        }
         while k < n {
             let c = u[k]
             if c >= 0x20 && c != Ascii.quote && c != Ascii.backslash {

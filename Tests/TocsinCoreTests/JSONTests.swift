@@ -230,6 +230,27 @@ private func nested(_ depth: Int) -> (String, JSONValue) {
         #expect(try JSONValue.parse(JSONWriter.quoted(sub)) == .string(sub))
     }
 
+    /// Strings are scanned eight bytes at a time: a character that needs an escape is escaped at any position of
+    /// a word, in strings of several words, and the rest is copied as it is.
+    @Test func escapesAtEveryPositionOfAWord() throws {
+        let specials: [(String, String)] = [
+            ("\"", #"\""#), ("\\", #"\\"#), ("\n", #"\n"#), ("\u{01}", #"\u0001"#), ("\u{1F}", #"\u001f"#),
+            ("\u{7F}", "\u{7F}"), ("é", "é"), ("中", "中"), ("/", "/"),
+        ]
+        for length in [1, 7, 8, 9, 15, 16, 17, 33] {
+            for at in 0..<length {
+                for (raw, escaped) in specials {
+                    let before = String(repeating: "a", count: at), after = String(repeating: "z", count: length - at - 1)
+                    let s = before + raw + after
+                    #expect(JSONWriter.quoted(s) == "\"" + before + escaped + after + "\"", "\(s)")
+                    #expect(try JSONValue.parse(JSONWriter.quoted(s)) == .string(s))
+                }
+            }
+            let plain = String(repeating: "q", count: length)
+            #expect(JSONWriter.quoted(plain) == "\"" + plain + "\"")
+        }
+    }
+
     @Test func writerBuildsCompactDocuments() throws {
         var w = JSONWriter()
         w.beginObject()
