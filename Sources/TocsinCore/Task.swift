@@ -143,6 +143,33 @@ extension PlanTask {
         return w.bytes
     }
 
+    /// `json` (the bytes `write(to:)` wrote for this task) with `seq` in place of the sequence number it holds:
+    /// the feed body of the task numbered `seq`, without writing the task again (a third of the dispatch thread
+    /// went to parsing each task of the plan worker and writing it again for its number). `nil` when the bytes do
+    /// not start as `write(to:)` starts (`{"id":<string>,"seq":<digits>,`).
+    public static func json(_ json: [UInt8], withSeq seq: Int64) -> [UInt8]? {
+        guard seq >= 0 else { return nil }
+        let head = Array(#"{"id":""#.utf8), seqKey = Array(#","seq":"#.utf8)
+        guard json.count > head.count, json.starts(with: head) else { return nil }
+        // The end of the id string: its closing quote, past escapes.
+        var i = head.count
+        while i < json.count && json[i] != UInt8(ascii: "\"") {
+            i += json[i] == UInt8(ascii: "\\") ? 2 : 1
+        }
+        i += 1
+        guard i + seqKey.count < json.count, json[i..<(i + seqKey.count)].elementsEqual(seqKey) else { return nil }
+        let digitsStart = i + seqKey.count
+        var digitsEnd = digitsStart
+        while digitsEnd < json.count, json[digitsEnd] >= 0x30, json[digitsEnd] <= 0x39 { digitsEnd += 1 }
+        guard digitsEnd > digitsStart, digitsEnd < json.count, json[digitsEnd] == UInt8(ascii: ",") else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(json.count + 20)
+        out.append(contentsOf: json[..<digitsStart])
+        JSONWriter.appendInteger(seq, to: &out)
+        out.append(contentsOf: json[digitsEnd...])
+        return out
+    }
+
     /// The task as a compact JSON string.
     public var jsonString: String { String(decoding: json, as: UTF8.self) }
 

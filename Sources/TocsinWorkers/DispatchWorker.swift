@@ -310,18 +310,21 @@ public final class DispatchWorker: Sendable {
             let batch = try s.plan.outbox(after: s.planOffset, limit: 4096)
             guard let last = batch.last else { return }
             var tasks: [PlanTask] = []
+            var messages: [(topic: String, body: [UInt8], seq: Int64)] = []
             for m in batch {
                 do {
                     var task = try PlanTask(json: m.body)
                     task.seq = s.book.takeSeq()
                     tasks.append(task)
+                    // The plan worker's bytes with the feed seq spliced in (the same bytes `task.json` writes).
+                    messages.append((task.topic, PlanTask.json(m.body, withSeq: task.seq) ?? task.json, task.seq))
                 } catch {
                     s.logger.error("dispatch: plan outbox message \(m.seq) is not a task: \(error)")
                 }
             }
             for t in tasks { s.tasks.record(t) }
             s.counters["tasks", default: 0] += Int64(tasks.count)
-            try commit(s, messages: tasks.map { ($0.topic, $0.json, $0.seq) }, offsets: [
+            try commit(s, messages: messages, offsets: [
                 "plan": last.seq, "count.tasks": s.counters["tasks"] ?? 0,
             ])
             s.planOffset = last.seq

@@ -437,6 +437,37 @@ enum PlanFixtures {
         #expect(try PlanTask(json: done.json) == done)
     }
 
+    /// Dispatch numbers the plan worker's tasks by splicing the feed seq into their bytes: the result is the bytes
+    /// of the task with that seq, for ids that need escaping too; bytes not in `write(to:)`'s form give nil.
+    @Test func seqSplicedIntoTheBytesIsTheTaskWithThatSeq() throws {
+        var r = PlanFixtures.Run()
+        var tasks = try r.gauge(2.6, at: 0)
+        tasks += try r.step("verify", by: Make.futian, at: 60)
+        #expect(tasks.count >= 2)
+        for original in tasks {
+            for id in [original.id, #"t-"q\"uote"-\\-x"#, "t-é-中"] {
+                // The task with another id, through its JSON (the id is fixed once made).
+                let text = original.jsonString
+                let rest = text.dropFirst(#"{"id":"#.count + JSONWriter.quoted(original.id).count)
+                let task = try PlanTask(json: Array((#"{"id":"# + JSONWriter.quoted(id) + rest).utf8))
+                #expect(task.id == id && task.seq == 0)
+                let plain = task.json
+                for seq: Int64 in [0, 7, 123_456_789, 9_007_199_254_740_991] {
+                    var numbered = task
+                    numbered.seq = seq
+                    #expect(PlanTask.json(plain, withSeq: seq) == numbered.json, "\(id) \(seq)")
+                    let spliced = try #require(PlanTask.json(task.json, withSeq: seq))
+                    #expect(try PlanTask(json: spliced) == numbered)
+                }
+            }
+        }
+        for bad in [#"{"seq":1,"id":"t"}"#, #"{"id":"t","seq":-1,"a":1}"#, #"{"id":"t","seq":1}"#, #"{"id":"t","sequence":1,"x":1}"#,
+                    #"{"id":"t"#, "", #"{"id":"t","seq":,"x":1}"#] {
+            #expect(PlanTask.json(Array(bad.utf8), withSeq: 5) == nil, "\(bad)")
+        }
+        #expect(PlanTask.json(Array(#"{"id":"t","seq":12,"x":1}"#.utf8), withSeq: -1) == nil)
+    }
+
     @Test func decodingIsStrictAboutTypesAndLenientAboutExtensions() throws {
         let minimal =
             #"{"id":"t-1-a","seq":3,"plan":"fire","incident":"1","step":"a","action":"x","level":"city","owner":"sz","area":"sz.futian","due":"2026-07-01T08:45:00+08:00","state":"overdue","status":"test","future":1}"#
