@@ -202,6 +202,42 @@ import Testing
         #expect(GridCell(group: 3, x: -5 + (1 << 24), y: 9) == c)
     }
 
+    /// The grid's own table acts as a dictionary through inserts, replacements and removals (backward-shift
+    /// deletion across wrapped probe runs included), and keeps at most three quarters of its buckets full.
+    @Test func cellTableActsAsADictionary() {
+        var rng = SystemRandomNumberGenerator()
+        var table = CellTable()
+        var reference: [GridCell: Int32] = [:]
+        // Few distinct cells, so that probe runs collide, wrap around and are deleted from often.
+        let cells = (0..<3000).map { (n: Int) -> GridCell in
+            let group = Int64(n % 3), x = Int64(n % 61) - 30, y = Int64(n / 61) - 20
+            return GridCell(group: group, x: x, y: y)
+        }
+        for step in 0..<200_000 {
+            let cell = cells[Int.random(in: 0..<(step < 100_000 ? cells.count : 300), using: &rng)]
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0..<5:
+                let v = Int32.random(in: 0...1_000_000, using: &rng)
+                table[cell] = v
+                reference[cell] = v
+            case 5..<8:
+                table[cell] = nil
+                reference[cell] = nil
+            default:
+                #expect(table[cell] == reference[cell])
+            }
+            if step % 20_000 == 0 {
+                #expect(table.count == reference.count)
+                #expect(table.count * 4 <= table.capacity * 3)
+                for c in cells where table[c] != reference[c] { Issue.record("\(c) \(String(describing: table[c]))"); break }
+            }
+        }
+        #expect(table.count == reference.count)
+        for c in cells { #expect(table[c] == reference[c]) }
+        for c in cells { table[c] = nil }
+        #expect(table.count == 0 && cells.allSatisfy { table[$0] == nil })
+    }
+
     /// An incident's sample of event ids is one string: it reads back in order, counts, encodes as the same array,
     /// and ids it cannot join (with the separator, or empty) are kept as a list.
     @Test func sampleIDsAreOneStringAndReadBack() throws {
