@@ -32,7 +32,8 @@ public final class WorkerStore {
     /// which stalled the worker for milliseconds about once a second at 10,000 events/s (the p99 of a warning).
     public init(path: String, sync: SyncMode = .full, owner: Bool = false) throws {
         self.path = path
-        db = try openWAL(path: path, sync: sync, cacheKiB: 1024, autoCheckpoint: !owner)
+        // A reader of another worker's store reads its outbox's newest pages once each: a small page cache.
+        db = try openWAL(path: path, sync: sync, cacheKiB: owner ? 1024 : 256, autoCheckpoint: !owner)
         try db.write { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS offsets (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
