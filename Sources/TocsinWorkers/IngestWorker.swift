@@ -366,15 +366,22 @@ enum Reply {
     /// `{"id":<id>,"status":<status>}`, as `JSONWriter` writes it (one reply per event: written directly, in one
     /// allocation of the right size).
     static func status(id: String, _ status: String) -> [UInt8] {
+        let tail: [UInt8] = switch status {
+        case "accepted": acceptedTail
+        case "duplicate": duplicateTail
+        default: Array(#","status":"#.utf8) + Array(JSONWriter.quoted(status).utf8) + [UInt8(ascii: "}")]
+        }
         var out: [UInt8] = []
-        out.reserveCapacity(id.utf8.count + status.utf8.count + 24)
-        out.append(contentsOf: #"{"id":"#.utf8)
+        out.reserveCapacity(id.utf8.count + tail.count + 10)
+        out.append(contentsOf: head)
         JSONWriter.appendQuoted(id, to: &out)
-        out.append(contentsOf: #","status":"#.utf8)
-        JSONWriter.appendQuoted(status, to: &out)
-        out.append(UInt8(ascii: "}"))
+        out.append(contentsOf: tail)
         return out
     }
+
+    private static let head = Array(#"{"id":"#.utf8)
+    private static let acceptedTail = Array(#","status":"accepted"}"#.utf8)
+    private static let duplicateTail = Array(#","status":"duplicate"}"#.utf8)
 
     static func rejected(id: String?, error: String) -> [UInt8] {
         var w = JSONWriter(capacity: 128)

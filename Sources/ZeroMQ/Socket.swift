@@ -459,6 +459,11 @@ public final class Socket: @unchecked Sendable {
                 }
                 throw ZMQError(code: code, operation: "zmq_msg_recv")
             }
+            if isFirst && zmq_msg_more(msg) != 0 {
+                // Room for a ROUTER's usual message (routing id, delimiter, body) at once: growing from empty
+                // allocated twice.
+                message.frames.reserveCapacity(min(maxFrames, 4))
+            }
             isFirst = false
             if message.frames.count < maxFrames {
                 let size = zmq_msg_size(msg)
