@@ -356,21 +356,24 @@ public final class Socket: @unchecked Sendable {
         for (index, frame) in frames.enumerated() {
             var flags: Int32 = index == lastIndex ? 0 : Int32(ZMQ_SNDMORE)
             if dontWait { flags |= Int32(ZMQ_DONTWAIT) }
-            while true {
-                let rc = frame.withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, flags) }
-                if rc >= 0 { break }
-                let code = zmq_errno()
-                if code == EINTR { continue }
-                if code == EAGAIN {
-                    if index > 0 {
-                        finishDroppedMessage(socket, frames[(index + 1)...])
-                    }
-                    return false
-                }
-                throw ZMQError(code: code, operation: "zmq_send")
+            if try !sendFrame(socket, frame, flags: flags) {
+                if index > 0 { finishDroppedMessage(socket, frames[(index + 1)...]) }
+                return false
             }
         }
         return true
+    }
+
+    /// One frame: true when sent, false on EAGAIN; EINTR is retried, other errors thrown.
+    private func sendFrame(_ socket: UnsafeMutableRawPointer, _ frame: [UInt8], flags: Int32) throws -> Bool {
+        while true {
+            let rc = frame.withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, flags) }
+            if rc >= 0 { return true }
+            let code = zmq_errno()
+            if code == EINTR { continue }
+            if code == EAGAIN { return false }
+            throw ZMQError(code: code, operation: "zmq_send")
+        }
     }
 
     /// Sends `envelope`'s frames, then `body` as the last frame: `send(envelope + [body])` without building that
@@ -380,27 +383,13 @@ public final class Socket: @unchecked Sendable {
         let socket = try live("zmq_send")
         let more = Int32(ZMQ_SNDMORE) | (dontWait ? Int32(ZMQ_DONTWAIT) : 0)
         for (index, frame) in envelope.enumerated() {
-            while true {
-                let rc = frame.withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, more) }
-                if rc >= 0 { break }
-                let code = zmq_errno()
-                if code == EINTR { continue }
-                if code == EAGAIN {
-                    if index > 0 { finishDroppedMessage(socket, ArraySlice(envelope[(index + 1)...] + [body])) }
-                    return false
-                }
-                throw ZMQError(code: code, operation: "zmq_send")
+            if try !sendFrame(socket, frame, flags: more) {
+                if index > 0 { finishDroppedMessage(socket, ArraySlice(envelope[(index + 1)...] + [body])) }
+                return false
             }
         }
-        let flags: Int32 = dontWait ? Int32(ZMQ_DONTWAIT) : 0
-        while true {
-            let rc = body.withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, flags) }
-            if rc >= 0 { return true }
-            let code = zmq_errno()
-            if code == EINTR { continue }
-            if code == EAGAIN { return false }  // (the last frame: nothing of the message is left to hand over)
-            throw ZMQError(code: code, operation: "zmq_send")
-        }
+        // (EAGAIN on the last frame leaves nothing of the message to hand over.)
+        return try sendFrame(socket, body, flags: dontWait ? Int32(ZMQ_DONTWAIT) : 0)
     }
 
     /// Sends `message.frames`; see `send(_:dontWait:)`. (`userID` and `truncated`

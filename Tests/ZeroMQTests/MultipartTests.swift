@@ -17,91 +17,62 @@ struct MultipartTests {
     @Test("1, 2 and 1,000 frames arrive intact, message boundaries kept",
           arguments: [1, 2, 1000], Transport.allCases)
     func multipart(frameCount: Int, transport: Transport) throws {
-        let context = try Context()
-        defer { context.terminate() }
-        let pull = try context.makeSocket(.pull)
-        defer { pull.close() }
-        let push = try context.makeSocket(.push)
-        defer { push.close() }
-        try pull.setReceiveTimeout(milliseconds: 5000)
-        let endpoint = try bindFresh(pull, transport)
-        defer { removeIPCFile(endpoint) }
-        try push.connect(endpoint)
+        try withPushPull(transport) { push, pull in
+            let sent = Self.frames(frameCount)
+            #expect(try push.send(sent))
+            #expect(try push.send(Message(strings: ["next"])))
+            #expect(try push.send(sent))
 
-        let sent = Self.frames(frameCount)
-        #expect(try push.send(sent))
-        #expect(try push.send(Message(strings: ["next"])))
-        #expect(try push.send(sent))
-
-        // The more flag splits the stream back into the same three messages.
-        let first = try #require(try pull.receive(maxFrames: 2000))
-        #expect(first.frames.count == frameCount)
-        #expect(first.frames == sent)
-        #expect(!first.truncated)
-        let second = try #require(try pull.receive(maxFrames: 2000))
-        #expect(second.strings == ["next"])
-        let third = try #require(try pull.receive(maxFrames: 2000))
-        #expect(third.frames == sent)
-        #expect(try pull.receive(dontWait: true) == nil)
+            // The more flag splits the stream back into the same three messages.
+            let first = try #require(try pull.receive(maxFrames: 2000))
+            #expect(first.frames.count == frameCount)
+            #expect(first.frames == sent)
+            #expect(!first.truncated)
+            let second = try #require(try pull.receive(maxFrames: 2000))
+            #expect(second.strings == ["next"])
+            let third = try #require(try pull.receive(maxFrames: 2000))
+            #expect(third.frames == sent)
+            #expect(try pull.receive(dontWait: true) == nil)
+        }
     }
 
     @Test("send(envelope:body:) is send(envelope + [body]): the same frames, message boundaries kept",
           arguments: [0, 1, 2, 5])
     func envelopeAndBody(envelopeCount: Int) throws {
-        let context = try Context()
-        defer { context.terminate() }
-        let pull = try context.makeSocket(.pull)
-        defer { pull.close() }
-        let push = try context.makeSocket(.push)
-        defer { push.close() }
-        try pull.setReceiveTimeout(milliseconds: 5000)
-        let endpoint = try bindFresh(pull, .inproc)
-        try push.connect(endpoint)
-        let envelope = Self.frames(envelopeCount)
-        for body in [bytes("answer"), [], [0, 1, 2]] {
-            #expect(try push.send(envelope: envelope, body: body))
-            let message = try #require(try pull.receive(maxFrames: 100))
-            #expect(message.frames == envelope + [body])
+        try withPushPull(.inproc) { push, pull in
+            let envelope = Self.frames(envelopeCount)
+            for body in [bytes("answer"), [], [0, 1, 2]] {
+                #expect(try push.send(envelope: envelope, body: body))
+                let message = try #require(try pull.receive(maxFrames: 100))
+                #expect(message.frames == envelope + [body])
+            }
+            #expect(try pull.receive(dontWait: true) == nil)
         }
-        #expect(try pull.receive(dontWait: true) == nil)
     }
 
     @Test("A message over maxFrames is truncated and the next message is intact")
     func truncated() throws {
-        let context = try Context()
-        defer { context.terminate() }
-        let pull = try context.makeSocket(.pull)
-        defer { pull.close() }
-        let push = try context.makeSocket(.push)
-        defer { push.close() }
-        try pull.setReceiveTimeout(milliseconds: 5000)
-        try push.connect(try bindFresh(pull, .tcp))
+        try withPushPull(.tcp) { push, pull in
+            let sent = Self.frames(10)
+            try push.send(sent)
+            try push.send(Message(strings: ["after"]))
 
-        let sent = Self.frames(10)
-        try push.send(sent)
-        try push.send(Message(strings: ["after"]))
-
-        let cut = try #require(try pull.receive(maxFrames: 4))
-        #expect(cut.truncated)
-        #expect(cut.frames == Array(sent.prefix(4)))
-        let after = try #require(try pull.receive(maxFrames: 4))
-        #expect(!after.truncated)
-        #expect(after.strings == ["after"])
+            let cut = try #require(try pull.receive(maxFrames: 4))
+            #expect(cut.truncated)
+            #expect(cut.frames == Array(sent.prefix(4)))
+            let after = try #require(try pull.receive(maxFrames: 4))
+            #expect(!after.truncated)
+            #expect(after.strings == ["after"])
+        }
     }
 
     @Test("Exactly maxFrames frames is not truncated")
     func exactlyMaxFrames() throws {
-        let context = try Context()
-        defer { context.terminate() }
-        let pull = try context.makeSocket(.pull)
-        defer { pull.close() }
-        let push = try context.makeSocket(.push)
-        defer { push.close() }
-        try pull.setReceiveTimeout(milliseconds: 5000)
-        try push.connect(try bindFresh(pull, .inproc))
-        try push.send(Self.frames(4))
-        let message = try #require(try pull.receive(maxFrames: 4))
-        #expect(!message.truncated)
-        #expect(message.frames.count == 4)
+        try withPushPull(.inproc) { push, pull in
+            try push.send(Self.frames(4))
+            let message = try #require(try pull.receive(maxFrames: 4))
+            #expect(!message.truncated)
+            #expect(message.frames.count == 4)
+        }
     }
 }

@@ -45,46 +45,41 @@ struct PollerTests {
 
     @Test("Poll reports readable and writable sockets, drained wake-ups and timeouts")
     func readiness() throws {
-        let context = try Context()
-        defer { context.terminate() }
-        let pull = try context.makeSocket(.pull)
-        defer { pull.close() }
-        let push = try context.makeSocket(.push)
-        defer { push.close() }
-        try push.connect(try bindFresh(pull, .inproc))
-        let wakeUp = try WakeUp()
-        defer { wakeUp.close() }
+        try withPushPull(.inproc) { push, pull in
+            let wakeUp = try WakeUp()
+            defer { wakeUp.close() }
 
-        var poller = Poller()
-        let pullIndex = poller.add(pull)
-        let pushIndex = poller.add(push, readable: false, writable: true)
-        let wakeIndex = poller.add(fileDescriptor: wakeUp.fileDescriptor)
-        #expect(poller.count == 3)
+            var poller = Poller()
+            let pullIndex = poller.add(pull)
+            let pushIndex = poller.add(push, readable: false, writable: true)
+            let wakeIndex = poller.add(fileDescriptor: wakeUp.fileDescriptor)
+            #expect(poller.count == 3)
 
-        // Only the PUSH has room to send.
-        #expect(try poller.poll(timeoutMilliseconds: 1000) == [PollResult(index: pushIndex, readable: false, writable: true)])
+            // Only the PUSH has room to send.
+            #expect(try poller.poll(timeoutMilliseconds: 1000) == [PollResult(index: pushIndex, readable: false, writable: true)])
 
-        try push.send(Message(strings: ["ping"]))
-        wakeUp.signal()
-        wakeUp.signal() // coalesces
-        let ready = try poller.poll(timeoutMilliseconds: 1000)
-        #expect(ready.isReadable(pullIndex))
-        #expect(ready.isWritable(pushIndex))
-        #expect(ready.isReadable(wakeIndex))
-        #expect(try pull.events().readable)
+            try push.send(Message(strings: ["ping"]))
+            wakeUp.signal()
+            wakeUp.signal() // coalesces
+            let ready = try poller.poll(timeoutMilliseconds: 1000)
+            #expect(ready.isReadable(pullIndex))
+            #expect(ready.isWritable(pushIndex))
+            #expect(ready.isReadable(wakeIndex))
+            #expect(try pull.events().readable)
 
-        wakeUp.drain()
-        #expect(try pull.receive(dontWait: true)?.strings == ["ping"])
-        #expect(try pull.events().readable == false)
+            wakeUp.drain()
+            #expect(try pull.receive(dontWait: true)?.strings == ["ping"])
+            #expect(try pull.events().readable == false)
 
-        // Nothing left but the writable PUSH; without it, the poll times out empty.
-        var idle = Poller()
-        idle.add(pull)
-        idle.add(fileDescriptor: wakeUp.fileDescriptor)
-        let clock = ContinuousClock()
-        let start = clock.now
-        #expect(try idle.poll(timeoutMilliseconds: 50).isEmpty)
-        #expect(start.duration(to: clock.now) >= .milliseconds(40))
+            // Nothing left but the writable PUSH; without it, the poll times out empty.
+            var idle = Poller()
+            idle.add(pull)
+            idle.add(fileDescriptor: wakeUp.fileDescriptor)
+            let clock = ContinuousClock()
+            let start = clock.now
+            #expect(try idle.poll(timeoutMilliseconds: 50).isEmpty)
+            #expect(start.duration(to: clock.now) >= .milliseconds(40))
+        }
     }
 
     @Test("Polling a closed socket throws ENOTSOCK")

@@ -73,3 +73,19 @@ func eventually(within seconds: Double = 5, _ condition: () -> Bool) -> Bool {
 }
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+/// Runs `body` with a PUSH connected to a PULL bound on `transport` (receive time-out 5 s), in a context of their
+/// own that ends afterwards.
+func withPushPull<R>(_ transport: Transport, _ body: (_ push: Socket, _ pull: Socket) throws -> R) throws -> R {
+    let context = try Context()
+    defer { context.terminate() }
+    let pull = try context.makeSocket(.pull)
+    defer { pull.close() }
+    let push = try context.makeSocket(.push)
+    defer { push.close() }
+    try pull.setReceiveTimeout(milliseconds: 5000)
+    let endpoint = try bindFresh(pull, transport)
+    defer { removeIPCFile(endpoint) }
+    try push.connect(endpoint)
+    return try body(push, pull)
+}
