@@ -412,18 +412,6 @@ public struct EventDecoder: Sendable {
 
     // MARK: Helpers
 
-    /// False when none of the eight bytes in `w` is a quote, a backslash, below 0x20 or above 0x7E; true when one
-    /// may be (the exact byte loop decides). Each test is the classic "has a zero byte" bit trick, which is exact
-    /// about whether a word has one.
-    @inline(__always)
-    static func wordMayEndString(_ w: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func hasZero(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
-        let below20 = (w &- 0x2020_2020_2020_2020) & ~w & highs != 0
-        return below20 || w & highs != 0 || hasZero(w ^ 0x2222_2222_2222_2222) || hasZero(w ^ 0x5C5C_5C5C_5C5C_5C5C)
-            || hasZero(w ^ 0x7F7F_7F7F_7F7F_7F7F)
-    }
-
     /// Whether `t` is more than `seconds` after `now`. Without overflow: the classify worker decodes with `now` at
     /// the largest timestamp, where `t - now` traps for a time before 1970.
     static func isAhead(_ t: Timestamp, of now: Timestamp, by seconds: Double) -> Bool {
@@ -551,7 +539,7 @@ private struct CommonEventScan {
         var k = start
         // Eight bytes at a time while none of them ends the string or rules it out (a quote, a backslash, a byte
         // outside 0x20-0x7E): the scan went a byte at a time, the largest part of decoding a reading.
-        while k + 8 <= end && !EventDecoder.wordMayEndString(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) {
+        while k + 8 <= end && !ASCIIWord.mayEndString(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) {
             k += 8
         }
         while k < end {
@@ -664,7 +652,7 @@ private struct CommonEventScan {
     /// with a bit per value of the spec that was given; `([:], 0)` when there was none. Nil otherwise.
     mutating func values(of entry: DecoderLexicon.TypeEntry) -> (values: EventValues, seen: UInt64)? {
         guard let valuesAt else { return ([:], 0) }
-        let spec = entry.spec
+        let valueSpecs = entry.spec.values  // (the value list alone, not a copy of the whole spec)
         var values = EventValues()
         var seen: UInt64 = 0
         s.i = valuesAt + 1
@@ -672,11 +660,11 @@ private struct CommonEventScan {
             s.skipWhitespace()
             guard s.i < s.end, s.p[s.i] == Self.quote else { break }
             guard let name = key(),
-                  let index = spec.values.firstIndex(where: { s.bytes(name, equalText: $0.name) }),
+                  let index = valueSpecs.firstIndex(where: { s.bytes(name, equalText: $0.name) }),
                   seen & (1 << index) == 0, let x = number(), x.isFinite
             else { return nil }
             seen |= 1 << index
-            values.append(spec.values[index].name, x)  // (`seen` refuses a repeated name)
+            values.append(valueSpecs[index].name, x)  // (`seen` refuses a repeated name)
             _ = next(UInt8(ascii: ","))
         }
         return (values, seen)

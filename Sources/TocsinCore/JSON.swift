@@ -213,6 +213,21 @@ extension JSONValue {
     }
 }
 
+/// Eight bytes of a JSON string at a time, for the scans of the event decoder and `JSONWriter`.
+enum ASCIIWord {
+    /// False when none of the eight bytes in `w` is a quote, a backslash, below 0x20 or above 0x7E; true when one
+    /// may be (the exact byte loop decides). Each test is the classic "has a zero byte" bit trick, which is exact
+    /// about whether a word has one.
+    @inline(__always)
+    static func mayEndString(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZero(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+        let below20 = (w &- 0x2020_2020_2020_2020) & ~w & highs != 0
+        return below20 || w & highs != 0 || hasZero(w ^ 0x2222_2222_2222_2222) || hasZero(w ^ 0x5C5C_5C5C_5C5C_5C5C)
+            || hasZero(w ^ 0x7F7F_7F7F_7F7F_7F7F)
+    }
+}
+
 private enum Ascii {
     static let quote: UInt8 = 0x22, backslash: UInt8 = 0x5C, slash: UInt8 = 0x2F
     static let comma: UInt8 = 0x2C, colon: UInt8 = 0x3A, minus: UInt8 = 0x2D, plus: UInt8 = 0x2B, dot: UInt8 = 0x2E
@@ -826,10 +841,10 @@ public struct JSONWriter: Sendable {
         var runStart = 0
         var k = 0
         let n = u.count
-        // Eight bytes at a time while none can need an escape (the word test is the event decoder's: it also
-        // stops at DEL and bytes of multi-byte characters, which the byte loop then takes as they are).
+        // Eight bytes at a time while none can need an escape (the word test also stops at DEL and bytes of
+        // multi-byte characters, which the byte loop then takes as they are).
         if let base = u.baseAddress {
-            while k + 8 <= n && !EventDecoder.wordMayEndString(UnsafeRawPointer(base + k).loadUnaligned(as: UInt64.self)) {
+            while k + 8 <= n && !ASCIIWord.mayEndString(UnsafeRawPointer(base + k).loadUnaligned(as: UInt64.self)) {
                 k += 8
             }
         }

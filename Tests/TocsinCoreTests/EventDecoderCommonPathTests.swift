@@ -164,12 +164,12 @@ private typealias F = CoreFixtures
                 var word = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
                 word[position] = byte
                 let w = word.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-                #expect(EventDecoder.wordMayEndString(w), "byte \(byte) at \(position)")
+                #expect(ASCIIWord.mayEndString(w), "byte \(byte) at \(position)")
             }
         }
         for text in ["abcdefgh", "  ~~~~  ", "!#$%&'()", "[]{}:,.-", "01234567", "ZZZZZZZZ", "@^_`|}~ "] {
             let w = Array(text.utf8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-            #expect(!EventDecoder.wordMayEndString(w), "\(text)")
+            #expect(!ASCIIWord.mayEndString(w), "\(text)")
         }
     }
     /// The common path finds areas and types by their bytes in tables the decoder builds from its catalog and
