@@ -9,7 +9,11 @@ public struct AreaPath: Hashable, Sendable, Comparable, CustomStringConvertible,
     }
 
     public static func isValid(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { isValid($0) }
+    }
+
+    private static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !bytes.isEmpty, bytes.count <= 128 else { return false }
         var segments = 1
         var segmentLength = 0

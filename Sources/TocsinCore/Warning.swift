@@ -255,6 +255,10 @@ extension Warning {
 
     /// Decodes a warning from its JSON bytes.
     public init(json bytes: [UInt8]) throws(WarningDecodingError) {
+        if let warning = Self(recordJSON: bytes) {
+            self = warning
+            return
+        }
         let value: JSONValue
         do {
             value = try JSONValue.parse(bytes)
@@ -306,6 +310,130 @@ extension Warning {
             instruction: try r.string("instruction"), area: try r.area("area"), level: try r.enumValue("level"),
             owner: try r.area("owner"), location: location, sent: try r.time("sent"), evidence: evidence,
             escalated: try r.bool("escalated"), acknowledgedBy: acknowledgedBy, acknowledgedAt: acknowledgedAt)
+    }
+}
+
+extension Warning {
+    private static let memberNames: [StaticString] = [
+        "id", "seq", "incident", "msgType", "references", "status", "tier", "color", "category", "capCategory",
+        "event", "headline", "instruction", "area", "level", "owner", "location", "sent", "evidence", "escalated",
+        "acknowledgedBy", "acknowledgedAt",
+    ]
+    /// Every member but the two extensions.
+    private static let requiredMembers: UInt64 = (1 << 20) - 1
+    private static let locationNames: [StaticString] = ["lat", "lon", "radiusM"]
+    private static let evidenceNames: [StaticString] = ["events", "first", "last", "sample"]
+
+    /// The fast path of `init(json:)` (`JSONRecordScanner`): the warning exactly as the full decoder reads it,
+    /// or nil for anything else, which the full decoder then reads (or rejects with its error).
+    init?(recordJSON bytes: [UInt8]) {
+        let read: Self? = JSONRecordScanner.read(bytes) { r in
+            guard r.begin() else { return nil }
+            var seen = MemberSet()
+            var id: String?, seq: Int64?, incident: String?, msgType: MessageType?, references: [String]?
+            var status: Status?, tier: Tier?, color: String?, category: Category?, capCategory: [CAPCategory]?
+            var event: String?, headline: String?, instruction: String?, area: AreaPath?, level: Level?
+            var owner: AreaPath?, location: Location?, sent: Timestamp?, evidence: Evidence?, escalated: Bool?
+            var acknowledgedBy: AreaPath?, acknowledgedAt: Timestamp?
+            members: while true {
+                switch r.member() {
+                case .end: break members
+                case .bad: return nil
+                case .name(let name):
+                    guard let k = r.index(of: name, in: Self.memberNames), seen.insert(k) else { return nil }
+                    switch k {
+                    case 0: id = r.string()
+                    case 1: seq = r.count()
+                    case 2: incident = r.string()
+                    case 3: msgType = r.enumValue()
+                    case 4: references = r.strings()
+                    case 5: status = r.enumValue()
+                    case 6: tier = r.enumValue()
+                    case 7: color = r.string()
+                    case 8: category = r.enumValue()
+                    case 9:
+                        guard let texts = r.strings() else { return nil }
+                        var caps: [CAPCategory] = []
+                        caps.reserveCapacity(texts.count)
+                        for t in texts {
+                            guard let c = CAPCategory(rawValue: t) else { return nil }
+                            caps.append(c)
+                        }
+                        capCategory = caps
+                    case 10: event = r.string()
+                    case 11: headline = r.string()
+                    case 12: instruction = r.string()
+                    case 13: area = r.area()
+                    case 14: level = r.enumValue()
+                    case 15: owner = r.area()
+                    case 16: location = Self.location(&r)
+                    case 17: sent = r.time()
+                    case 18: evidence = Self.evidence(&r)
+                    case 19: escalated = r.bool()
+                    case 20:
+                        guard let a = r.area() else { return nil }
+                        acknowledgedBy = a
+                    default:
+                        guard let t = r.time() else { return nil }
+                        acknowledgedAt = t
+                    }
+                }
+            }
+            guard r.atEnd(), seen.contains(all: Self.requiredMembers), let id, let seq, let incident, let msgType,
+                  let references, let status, let tier, let color, color == tier.color, let category,
+                  let capCategory, let event, let headline, let instruction, let area, let level, let owner,
+                  let location, let sent, let evidence, let escalated
+            else { return nil }
+            return Self(
+                id: id, seq: seq, incident: incident, msgType: msgType, references: references, status: status,
+                tier: tier, category: category, capCategory: capCategory, event: event, headline: headline,
+                instruction: instruction, area: area, level: level, owner: owner, location: location, sent: sent,
+                evidence: evidence, escalated: escalated, acknowledgedBy: acknowledgedBy,
+                acknowledgedAt: acknowledgedAt)
+        }
+        guard let read else { return nil }
+        self = read
+    }
+
+    private static func location(_ r: inout JSONRecordScanner) -> Location? {
+        guard r.begin() else { return nil }
+        var seen = MemberSet()
+        var values: [Double] = [0, 0, 0]
+        members: while true {
+            switch r.member() {
+            case .end: break members
+            case .bad: return nil
+            case .name(let name):
+                guard let k = r.index(of: name, in: locationNames), seen.insert(k), let x = r.number() else {
+                    return nil
+                }
+                values[k] = x
+            }
+        }
+        guard seen.contains(all: 0b111) else { return nil }
+        return Location(lat: values[0], lon: values[1], radiusM: values[2])
+    }
+
+    private static func evidence(_ r: inout JSONRecordScanner) -> Evidence? {
+        guard r.begin() else { return nil }
+        var seen = MemberSet()
+        var events: Int64?, first: Timestamp?, last: Timestamp?, sample: [String]?
+        members: while true {
+            switch r.member() {
+            case .end: break members
+            case .bad: return nil
+            case .name(let name):
+                guard let k = r.index(of: name, in: evidenceNames), seen.insert(k) else { return nil }
+                switch k {
+                case 0: events = r.count()
+                case 1: first = r.time()
+                case 2: last = r.time()
+                default: sample = r.strings()
+                }
+            }
+        }
+        guard let events, let first, let last, let sample else { return nil }
+        return Evidence(events: Int(events), first: first, last: last, sample: sample)
     }
 }
 

@@ -175,8 +175,8 @@ public final class DrillRunner {
                 records.append((min(max(offset, 0), t), topic, body))
             }
             records.sort { a, b in
-                let ka = (a.offset, a.topic.contains("/task/") ? 1 : 0, a.body["id"]?.stringValue ?? "", a.body["state"]?.stringValue ?? "")
-                let kb = (b.offset, b.topic.contains("/task/") ? 1 : 0, b.body["id"]?.stringValue ?? "", b.body["state"]?.stringValue ?? "")
+                let ka = (a.offset, FeedKind(topic: a.topic) == .task ? 1 : 0, a.body["id"]?.stringValue ?? "", a.body["state"]?.stringValue ?? "")
+                let kb = (b.offset, FeedKind(topic: b.topic) == .task ? 1 : 0, b.body["id"]?.stringValue ?? "", b.body["state"]?.stringValue ?? "")
                 return ka < kb
             }
             for r in records {
@@ -333,7 +333,7 @@ enum LiveLine {
         default: code = "\u{1B}[36m"
         }
         let on = colour ? code : "", off = colour ? "\u{1B}[0m" : ""
-        if topic.contains("/warning/") {
+        if FeedKind(topic: topic) == .warning {
             let type = body["msgType"]?.stringValue ?? "?"
             let esc = body["escalated"] == true ? " ESCALATED" : ""
             return "\(on)[\(clock)] WARNING \(type.uppercased()) \(tier ?? "?") \(body["color"]?.stringValue ?? "")\(esc)"

@@ -150,7 +150,7 @@ public final class SQLiteJournal: Journal {
     }
 
     public func lastSeq() throws -> Int64 {
-        try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM journal") ?? 0 }
+        try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM journal")) ?? 0 }
     }
 
     public func counters() throws -> [String: Int] {
@@ -242,7 +242,7 @@ public final class JournalReader {
     }
 
     public func lastSeq() throws -> Int64 {
-        try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM journal") ?? 0 }
+        try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM journal")) ?? 0 }
     }
 
     public func close() throws { try db.close() }

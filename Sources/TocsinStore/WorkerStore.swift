@@ -101,11 +101,11 @@ public final class WorkerStore {
     /// The highest outbox sequence number as stored now (another connection, e.g. another process, may be
     /// writing this store).
     public func lastSeqOnDisk() throws -> Int64 {
-        try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0 }
+        try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox")) ?? 0 }
     }
 
     public func offset(_ name: String) throws -> Int64 {
-        try db.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM offsets WHERE name = ?", arguments: [name]) ?? 0 }
+        try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM offsets WHERE name = ?"), arguments: [name]) ?? 0 }
     }
 
     /// Every state row, for restoring the worker.
@@ -124,7 +124,7 @@ public final class WorkerStore {
     /// One state row, read now (another process may be writing this store).
     public func stateValue(_ key: String) throws -> [UInt8]? {
         try db.read { db in
-            try Data.fetchOne(db, sql: "SELECT value FROM state WHERE key = ?", arguments: [key]).map { [UInt8]($0) }
+            try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM state WHERE key = ?"), arguments: [key]).map { [UInt8]($0) }
         }
     }
 

@@ -215,7 +215,7 @@ public struct SoakFeedLine: Sendable, Hashable {
         seq = Int64(n)
         self.topic = topic
         self.id = id
-        if topic.contains("/task/") {
+        if FeedKind(topic: topic) == .task {
             detail = body["state"]?.stringValue ?? "-"
         } else {
             detail = (body["msgType"]?.stringValue ?? "-") + "/" + (body["tier"]?.stringValue ?? "-")

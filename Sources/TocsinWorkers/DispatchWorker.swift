@@ -197,7 +197,7 @@ public final class DispatchWorker: Sendable {
             while true {
                 let batch = try store.outbox(after: after, limit: 10_000)
                 guard let last = batch.last else { break }
-                for m in batch where m.topic.contains("/task/") {
+                for m in batch where FeedKind(topic: m.topic) == .task {
                     if let t = try? PlanTask(json: m.body) { state.tasks.record(t) }
                 }
                 after = last.seq

@@ -124,7 +124,7 @@ public final class PlanWorker: Sendable {
             let batch = try s.feed.outbox(after: s.offset, limit: 4096)
             guard let last = batch.last else { break }
             var tasks: [PlanTask] = []
-            for m in batch where m.topic.contains("/warning/") {
+            for m in batch where FeedKind(topic: m.topic) == .warning {
                 do {
                     let w = try Warning(json: m.body)
                     tasks += s.book.warningIssued(w, at: w.sent)

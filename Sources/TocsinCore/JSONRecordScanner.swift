@@ -1,0 +1,206 @@
+// A tree-free reader of the flat JSON records the workers pass each other (tasks, warnings).
+
+/// Reads one JSON object member by member over its bytes, without building a `JSONValue` tree: the fast path of
+/// the decoders of the records the workers pass each other, each read several times per warning (the generic
+/// tree and its keyed lookups were about 21,000 instructions per task in the dispatch thread).
+///
+/// Every read returns `nil` (or `.bad`) when the bytes are not what it reads; the decoder then gives up its fast
+/// path and decodes with the full parser, whose errors are the ones reported. So a fast path that succeeds must
+/// give exactly what the full decoder gives: it reads strings and numbers with the full parser's own code,
+/// refuses repeated members (the full parser rejects them) and members it does not know (left to the full
+/// decoder, which ignores them but also checks them for repeats and syntax), and checks that nothing follows
+/// the object.
+struct JSONRecordScanner {
+    /// One step through an object.
+    enum Member {
+        /// A member's name (its raw bytes, between the quotes) and the colon after it: read its value next.
+        case name(Range<Int>)
+        /// The object's closing brace.
+        case end
+        /// Anything else: give up the fast path.
+        case bad
+    }
+
+    var s: JSONParser
+    private var started = false
+
+    init(base: UnsafePointer<UInt8>, count: Int) {
+        s = JSONParser(base: base, count: count)
+    }
+
+    /// The opening brace of an object (at the start, or as a member's value).
+    mutating func begin() -> Bool {
+        s.skipWhitespace()
+        guard s.i < s.end, s.p[s.i] == UInt8(ascii: "{") else { return false }
+        s.i += 1
+        started = false
+        return true
+    }
+
+    /// The next member of the object begun last. A member's value may be an object read with `begin` and
+    /// `member` in turn: after its end, `member` goes on with the parent's members.
+    mutating func member() -> Member {
+        s.skipWhitespace()
+        guard s.i < s.end else { return .bad }
+        if s.p[s.i] == UInt8(ascii: "}") {
+            s.i += 1
+            started = true
+            return .end
+        }
+        if started {
+            guard s.p[s.i] == UInt8(ascii: ",") else { return .bad }
+            s.i += 1
+            s.skipWhitespace()
+        }
+        started = true
+        guard let name = plain() else { return .bad }
+        s.skipWhitespace()
+        guard s.i < s.end, s.p[s.i] == UInt8(ascii: ":") else { return .bad }
+        s.i += 1
+        s.skipWhitespace()
+        return .name(name)
+    }
+
+    /// Whether `name` is exactly `word`.
+    @inline(__always)
+    func name(_ name: Range<Int>, is word: StaticString) -> Bool { s.bytes(name, equalWord: word) }
+
+    /// The position of `name` in `words`, or nil.
+    func index(of name: Range<Int>, in words: [StaticString]) -> Int? {
+        for (k, w) in words.enumerated() where w.utf8CodeUnitCount == name.count && s.bytes(name, equalWord: w) {
+            return k
+        }
+        return nil
+    }
+
+    /// A string of printable ASCII without escapes (names, times, enumerations): its bytes between the quotes.
+    mutating func plain() -> Range<Int>? {
+        let p = s.p, end = s.end
+        guard s.i < end, p[s.i] == UInt8(ascii: "\"") else { return nil }
+        let start = s.i + 1
+        var k = start
+        while k + 8 <= end && !ASCIIWord.mayEndString(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) {
+            k += 8
+        }
+        while k < end {
+            let c = p[k]
+            if c == UInt8(ascii: "\"") {
+                s.i = k + 1
+                return start..<k
+            }
+            guard c >= 0x20, c < 0x7F, c != UInt8(ascii: "\\") else { return nil }
+            k += 1
+        }
+        return nil
+    }
+
+    /// Any string (escapes and UTF-8 checked by the full parser's code).
+    mutating func string() -> String? {
+        guard s.i < s.end, s.p[s.i] == UInt8(ascii: "\"") else { return nil }
+        do throws(JSONParseError) { return try s.parseString() } catch { return nil }
+    }
+
+    /// A finite number.
+    mutating func number() -> Double? {
+        guard s.i < s.end, s.p[s.i] == UInt8(ascii: "-") || (s.p[s.i] >= 0x30 && s.p[s.i] <= 0x39) else { return nil }
+        do throws(JSONParseError) {
+            let x = try s.parseNumber()
+            return x.isFinite ? x : nil
+        } catch { return nil }
+    }
+
+    /// A non-negative integer below 2^53 (sequence numbers, counts).
+    mutating func count() -> Int64? {
+        guard let x = number(), x >= 0, x == x.rounded(), x < 9_007_199_254_740_992 else { return nil }
+        return Int64(x)
+    }
+
+    mutating func bool() -> Bool? {
+        guard s.i < s.end else { return nil }
+        switch s.p[s.i] {
+        case UInt8(ascii: "t"):
+            do throws(JSONParseError) { try s.literal("true") } catch { return nil }
+            return true
+        case UInt8(ascii: "f"):
+            do throws(JSONParseError) { try s.literal("false") } catch { return nil }
+            return false
+        default:
+            return nil
+        }
+    }
+
+    /// An RFC 3339 time written without escapes.
+    mutating func time() -> Timestamp? {
+        guard let r = plain(),
+              let micros = Timestamp.parseRFC3339(UnsafeBufferPointer(start: s.p + r.lowerBound, count: r.count))
+        else { return nil }
+        return Timestamp(micros: micros)
+    }
+
+    /// An area path (validated as `AreaPath` validates it).
+    mutating func area() -> AreaPath? {
+        guard let r = plain() else { return nil }
+        return AreaPath(s.string(r))
+    }
+
+    /// A value of a string enumeration.
+    mutating func enumValue<E: RawRepresentable>(_: E.Type = E.self) -> E? where E.RawValue == String {
+        guard let r = plain() else { return nil }
+        return E(rawValue: s.string(r))
+    }
+
+    /// An array of strings.
+    mutating func strings() -> [String]? {
+        guard s.i < s.end, s.p[s.i] == UInt8(ascii: "[") else { return nil }
+        s.i += 1
+        s.skipWhitespace()
+        var out: [String] = []
+        if s.i < s.end && s.p[s.i] == UInt8(ascii: "]") {
+            s.i += 1
+            return out
+        }
+        while true {
+            guard let e = string() else { return nil }
+            out.append(e)
+            s.skipWhitespace()
+            guard s.i < s.end else { return nil }
+            let c = s.p[s.i]
+            s.i += 1
+            if c == UInt8(ascii: "]") { return out }
+            guard c == UInt8(ascii: ",") else { return nil }
+            s.skipWhitespace()
+        }
+    }
+
+    /// Nothing but whitespace left.
+    mutating func atEnd() -> Bool {
+        s.skipWhitespace()
+        return s.i == s.end
+    }
+
+    /// Runs `read` over `bytes` (nil when empty).
+    static func read<T>(_ bytes: [UInt8], _ read: (inout JSONRecordScanner) -> T?) -> T? {
+        bytes.withUnsafeBufferPointer { u in
+            guard let base = u.baseAddress, u.count > 0 else { return nil }
+            var scanner = JSONRecordScanner(base: base, count: u.count)
+            return read(&scanner)
+        }
+    }
+}
+
+/// Which of a record's members have been read, by their position in its list of names.
+struct MemberSet {
+    private(set) var bits: UInt64 = 0
+
+    /// Marks member `k`; false when it was read before (a repeated member).
+    @inline(__always)
+    mutating func insert(_ k: Int) -> Bool {
+        let bit: UInt64 = 1 << UInt64(k)
+        if bits & bit != 0 { return false }
+        bits |= bit
+        return true
+    }
+
+    /// Whether every member in `required` (a mask of positions) was read.
+    func contains(all required: UInt64) -> Bool { bits & required == required }
+}

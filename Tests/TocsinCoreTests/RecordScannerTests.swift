@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+@testable import TocsinCore
+
+/// The tree-free fast paths of the task and warning decoders (`JSONRecordScanner`) against the full decoders they
+/// stand in front of: whatever bytes the fast path accepts, the full decoder reads as the same value; the
+/// records as the workers write them always take the fast path.
+@Suite struct RecordScannerTests {
+    static func tasks() throws -> [PlanTask] {
+        var r = PlanFixtures.Run()
+        var tasks = r.gauge(2.6, at: 0)
+        tasks += try r.step("verify", by: Make.futian, at: 60)
+        tasks += r.gauge(3.4, at: 120)
+        return tasks
+    }
+
+    /// The bytes the full decoder is given: nil when it rejects them.
+    static func full<T>(_ bytes: [UInt8], _ decode: (JSONValue) throws -> T) -> T? {
+        guard let value = try? JSONValue.parse(bytes) else { return nil }
+        return try? decode(value)
+    }
+
+    /// Variants of `bytes` that a fast path must either refuse or read as the full decoder does: every prefix,
+    /// and at every position a byte replaced by each of a few that change the grammar or a value, or deleted.
+    static func variants(of bytes: [UInt8]) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        for n in 0..<bytes.count { out.append(Array(bytes[..<n])) }
+        let replacements: [UInt8] = Array(#"" \,}{]:0a-"#.utf8) + [0x80, 0x0A]
+        for i in bytes.indices {
+            for b in replacements where b != bytes[i] {
+                var v = bytes
+                v[i] = b
+                out.append(v)
+            }
+            var deleted = bytes
+            deleted.remove(at: i)
+            out.append(deleted)
+        }
+        return out
+    }
+
+    /// `text`'s object with `member` (name and value text) added before its closing brace.
+    static func adding(_ member: String, to text: String) -> [UInt8] {
+        Array((text.dropLast() + "," + member + "}").utf8)
+    }
+
+    @Test func workersRecordsTakeTheFastPath() throws {
+        let tasks = try Self.tasks()
+        #expect(tasks.contains { $0.by != nil })
+        for t in tasks {
+            #expect(PlanTask(recordJSON: t.json) == t)
+            var numbered = t
+            numbered.seq = 42
+            #expect(PlanTask(recordJSON: numbered.json) == numbered)
+        }
+        let warnings = try WarningJSONTests.sampleWarnings()
+        #expect(warnings.contains { $0.acknowledgedAt != nil } && warnings.contains { !$0.references.isEmpty })
+        for w in warnings { #expect(Warning(recordJSON: w.json) == w) }
+    }
+
+    @Test func whitespaceAndEscapesAreReadAsTheFullDecoderReadsThem() throws {
+        let t = try Self.tasks()[0]
+        // Whitespace around every token (no string of this task holds `,"` or `":`).
+        let spaced = " { " + t.jsonString.dropFirst().dropLast()
+            .replacingOccurrences(of: #",""#, with: " ,\n\t\"").replacingOccurrences(of: #"":"#, with: "\"\r: ") + " }\n"
+        #expect(Self.full(Array(spaced.utf8)) { try PlanTask(json: $0) } == t)
+        #expect(PlanTask(recordJSON: Array(spaced.utf8)) == t)
+        let escaped = Array(t.jsonString.replacingOccurrences(of: #""action":"Do "#, with: #""action":"D\u006f "#).utf8)
+        #expect(PlanTask(recordJSON: escaped) == t)
+    }
+
+    /// Repeated members, members the fast path does not know, names written with escapes, a null extension:
+    /// the fast path leaves each to the full decoder.
+    @Test func refusesWhatItLeavesToTheFullDecoder() throws {
+        let t = try Self.tasks()[0]
+        let w = try WarningJSONTests.sampleWarnings()[0]
+        for bytes in [
+            Self.adding(#""step":"other""#, to: t.jsonString), Self.adding(#""future":[1]"#, to: t.jsonString),
+            Self.adding(#""by":null"#, to: t.jsonString),
+            Array(t.jsonString.replacingOccurrences(of: #""plan":"#, with: #""pl\u0061n":"#).utf8),
+        ] {
+            #expect(PlanTask(recordJSON: bytes) == nil)
+        }
+        #expect(try PlanTask(json: Self.adding(#""future":[1]"#, to: t.jsonString)) == t)
+        #expect(throws: TaskDecodingError.self) { try PlanTask(json: Self.adding(#""step":"other""#, to: t.jsonString)) }
+        for bytes in [
+            Self.adding(#""tier":"IV""#, to: w.jsonString), Self.adding(#""future":1"#, to: w.jsonString),
+            Array(w.jsonString.replacingOccurrences(of: #""radiusM":50"#, with: #""radiusM":50,"z":1"#).utf8),
+            Array(w.jsonString.replacingOccurrences(of: #""color":"blue""#, with: #""color":"red""#).utf8),
+        ] {
+            #expect(Warning(recordJSON: bytes) == nil)
+        }
+        #expect(try Warning(json: Self.adding(#""future":1"#, to: w.jsonString)) == w)
+    }
+
+    @Test func everyVariantOfATaskIsRefusedOrReadAsTheFullDecoderReadsIt() throws {
+        var fast = 0, total = 0
+        for t in try Self.tasks().prefix(3) {
+            for v in Self.variants(of: t.json) {
+                total += 1
+                guard let read = PlanTask(recordJSON: v) else { continue }
+                fast += 1
+                #expect(Self.full(v) { try PlanTask(json: $0) } == read, "\(String(decoding: v, as: UTF8.self))")
+            }
+        }
+        // Some variants are still tasks (another letter in a string, spaces between tokens).
+        #expect(fast > 0 && fast < total)
+    }
+
+    @Test func everyVariantOfAWarningIsRefusedOrReadAsTheFullDecoderReadsIt() throws {
+        var fast = 0, total = 0
+        for w in try WarningJSONTests.sampleWarnings().suffix(2) {
+            for v in Self.variants(of: w.json) {
+                total += 1
+                guard let read = Warning(recordJSON: v) else { continue }
+                fast += 1
+                #expect(Self.full(v) { try Warning(json: $0) } == read, "\(String(decoding: v, as: UTF8.self))")
+            }
+        }
+        #expect(fast > 0 && fast < total)
+    }
+
+    @Test func topicsKind() {
+        #expect(FeedKind(topic: "actual/warning/street/sz.futian.shatou.") == .warning)
+        #expect(FeedKind(topic: "exercise/task/district/sz.futian.") == .task)
+        #expect(FeedKind(topic: "actual/warnings/street/sz.") == .other)
+        #expect(FeedKind(topic: "warning/task") == .other)
+        #expect(FeedKind(topic: "actual/warn") == .other)
+        #expect(FeedKind(topic: "") == .other)
+    }
+}
