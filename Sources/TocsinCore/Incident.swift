@@ -601,7 +601,8 @@ extension JSONWriter {
             self.key(key)
             t.writeCodableJSON(into: &self)
         } else {
-            field(key, t.rfc3339)
+            self.key(key)
+            value(t)
         }
     }
 }

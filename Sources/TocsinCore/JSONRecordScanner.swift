@@ -115,6 +115,15 @@ struct JSONRecordScanner {
         return Int64(x)
     }
 
+    /// An integer of either sign below 2^53 in magnitude (times in microseconds, counts).
+    mutating func integer() -> Int64? {
+        guard let x = number(), x == x.rounded(), abs(x) < 9_007_199_254_740_992 else { return nil }
+        return Int64(x)
+    }
+
+    /// The name of a member as a string (names with escapes are refused by `member`).
+    func text(_ name: Range<Int>) -> String { s.string(name) }
+
     mutating func bool() -> Bool? {
         guard s.i < s.end else { return nil }
         switch s.p[s.i] {

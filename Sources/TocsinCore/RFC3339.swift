@@ -173,9 +173,25 @@ extension Timestamp {
     }
 
     private func format(offsetSeconds: Int, fraction: Bool, utcAsZ: Bool) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxFormatted) { buffer in
+            let n = format(into: buffer.baseAddress!, offsetSeconds: offsetSeconds, fraction: fraction, utcAsZ: utcAsZ)
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<n]), as: UTF8.self)
+        }
+    }
+
+    /// The longest text `format` writes: `-YYYYY-MM-DDThh:mm:ss.ffffff+hh:mm` with room to spare.
+    static var maxFormatted: Int { 48 }
+
+    /// Writes the text into `out` (at least `maxFormatted` bytes) and returns its length: digits into a buffer
+    /// on the stack, where appending them to an array through a nested function took about 4,400 instructions
+    /// per time (a feed task carries two).
+    func format(into out: UnsafeMutablePointer<UInt8>, offsetSeconds: Int, fraction: Bool, utcAsZ: Bool) -> Int {
         let c = civil(offsetSeconds: offsetSeconds)
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
+        var n = 0
+        @inline(__always) func byte(_ b: UInt8) {
+            out[n] = b
+            n += 1
+        }
         @inline(__always) func put(_ v: Int, _ width: Int) {
             var count = 1
             var t = v / 10
@@ -184,30 +200,29 @@ extension Timestamp {
                 t /= 10
             }
             count = max(count, width)
-            let start = out.count
-            out.append(contentsOf: repeatElement(UInt8(0x30), count: count))
             var x = v
-            var k = start + count - 1
-            while x > 0 {
+            var k = n + count - 1
+            while k >= n {
                 out[k] = UInt8(0x30 + x % 10)
                 x /= 10
                 k -= 1
             }
+            n += count
         }
-        if c.year < 0 { out.append(UInt8(ascii: "-")) }
+        if c.year < 0 { byte(UInt8(ascii: "-")) }
         put(abs(c.year), 4)
-        out.append(UInt8(ascii: "-"))
+        byte(UInt8(ascii: "-"))
         put(c.month, 2)
-        out.append(UInt8(ascii: "-"))
+        byte(UInt8(ascii: "-"))
         put(c.day, 2)
-        out.append(UInt8(ascii: "T"))
+        byte(UInt8(ascii: "T"))
         put(c.hour, 2)
-        out.append(UInt8(ascii: ":"))
+        byte(UInt8(ascii: ":"))
         put(c.minute, 2)
-        out.append(UInt8(ascii: ":"))
+        byte(UInt8(ascii: ":"))
         put(c.second, 2)
         if fraction && c.microsecond != 0 {
-            out.append(UInt8(ascii: "."))
+            byte(UInt8(ascii: "."))
             var us = c.microsecond
             var width = 6
             while us % 10 == 0 {
@@ -217,15 +232,26 @@ extension Timestamp {
             put(us, width)
         }
         if offsetSeconds == 0 && utcAsZ {
-            out.append(UInt8(ascii: "Z"))
+            byte(UInt8(ascii: "Z"))
         } else {
-            out.append(offsetSeconds > 0 ? UInt8(ascii: "+") : UInt8(ascii: "-"))
+            byte(offsetSeconds > 0 ? UInt8(ascii: "+") : UInt8(ascii: "-"))
             let minutes = abs(offsetSeconds) / 60
             put(minutes / 60, 2)
-            out.append(UInt8(ascii: ":"))
+            byte(UInt8(ascii: ":"))
             put(minutes % 60, 2)
         }
-        return String(decoding: out, as: UTF8.self)
+        return n
+    }
+
+    /// Appends `rfc3339` as a JSON string (it never needs an escape).
+    func appendQuotedRFC3339(to bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxFormatted + 2) { buffer in
+            let base = buffer.baseAddress!
+            base[0] = UInt8(ascii: "\"")
+            let n = format(into: base + 1, offsetSeconds: 0, fraction: true, utcAsZ: true)
+            base[n + 1] = UInt8(ascii: "\"")
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<(n + 2)]))
+        }
     }
 }
 

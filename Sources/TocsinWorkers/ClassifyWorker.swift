@@ -292,14 +292,8 @@ struct ChangeRecord: Codable {
 
     /// Reads `json` (the `Codable` form) without `JSONDecoder`, which was a quarter of the dispatch thread.
     init(json bytes: [UInt8]) throws {
-        let value = try JSONValue.parse(bytes)
-        var now: Timestamp?
-        if let n = value["now"], !n.isNull {
-            guard case .number(let micros)? = n["micros"] else { throw IncidentStateError("now.micros: expected a number") }
-            now = Timestamp(micros: Int64(micros))
-        }
-        guard let change = value["change"] else { throw IncidentStateError("change: required") }
-        self.init(now: now, change: try IncidentChange(codableJSON: change))
+        let (now, change) = try IncidentChange.record(json: bytes)
+        self.init(now: now, change: change)
     }
 
     /// The record in its `Codable` form (`init(json:)` reads it, and so would `JSONDecoder`), written by hand:

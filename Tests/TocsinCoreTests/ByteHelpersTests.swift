@@ -58,4 +58,54 @@ import Testing
             #expect(throws: JSONParseError.self) { try JSONValue.parse([0x22] + [UInt8](repeating: 0x61, count: length)) }
         }
     }
+
+    /// Strings that need no escape go in through a buffer on the stack up to 120 bytes, longer ones and those
+    /// with escapes the long way: the same JSON either way, as a value and as a member name.
+    @Test func quotedStringsOfEveryLengthAroundTheStackBuffer() throws {
+        func reference(_ s: String) -> String {
+            var out = "\""
+            for u in s.unicodeScalars {
+                switch u {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\u{01}": out += "\\u0001"
+                default: out.unicodeScalars.append(u)
+                }
+            }
+            return out + "\""
+        }
+        for length in Array(0...130) + [500] {
+            for last in ["", "\"", "\\", "\n", "\u{01}", "é", "\u{7F}"] {
+                let s = String(repeating: "k", count: length) + last
+                #expect(JSONWriter.quoted(s) == reference(s), "\(length) \(last.debugDescription)")
+                var w = JSONWriter()
+                w.beginObject()
+                w.key(s)
+                w.value(s)
+                w.endObject()
+                #expect(w.string == "{" + reference(s) + ":" + reference(s) + "}")
+                #expect(try JSONValue.parse(w.bytes) == .object(try #require(JSONObject([(s, .string(s))]))))
+            }
+        }
+    }
+
+    @Test func timesAreWrittenAsTheirRFC3339Strings() throws {
+        for micros: Int64 in [0, 1, 250_000, 1_782_894_600_000_000, 1_782_894_600_123_456, -1, Timestamp.earliestMicros,
+                              Timestamp.latestMicros] {
+            let t = Timestamp(micros: micros)
+            var w = JSONWriter()
+            w.beginArray()
+            w.value(t)
+            w.value(t)
+            w.endArray()
+            #expect(w.string == "[\"\(t.rfc3339)\",\"\(t.rfc3339)\"]")
+            #expect(Timestamp(rfc3339: t.rfc3339) == t)
+        }
+        #expect(Timestamp(micros: 1_782_894_600_250_000).rfc3339 == "2026-07-01T08:30:00.25Z")
+        #expect(Timestamp(micros: 1_782_894_600_000_000).rfc3339(offsetSeconds: 8 * 3600) == "2026-07-01T16:30:00+08:00")
+        #expect(Timestamp(micros: 1_782_894_600_000_000).capTime() == "2026-07-01T08:30:00-00:00")
+        #expect(Timestamp(micros: Timestamp.earliestMicros).rfc3339 == "0001-01-01T00:00:00Z")
+        #expect(Timestamp(micros: Timestamp.latestMicros).rfc3339 == "9999-12-31T23:59:59.999999Z")
+    }
 }

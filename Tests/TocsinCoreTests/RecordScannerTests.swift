@@ -128,4 +128,77 @@ import Testing
         #expect(FeedKind(topic: "actual/warn") == .other)
         #expect(FeedKind(topic: "") == .other)
     }
+
+    /// Changes of every kind, with counts, aggregates, a tier, an exercise, a close: as classify writes them
+    /// into its outbox (with the pipeline's time, and once without).
+    static func changeRecords() throws -> [(bytes: [UInt8], now: Timestamp?, change: IncidentChange)] {
+        var p = IncidentPipeline()
+        _ = p.feed(Make.event("f0", "report.fire", values: ["injured": 3]))
+        _ = p.feed(Make.event("f1", "report.fire", at: 30, values: [:]))
+        _ = p.feed(Make.event("wl", "water_level", at: 35, Make.offset(Make.here, east: 3000), values: ["level_m": 1.0]))
+        _ = p.feed(Make.event("w0", "water_level", at: 40, Make.offset(Make.here, east: 3000), values: ["level_m": 2.7]))
+        _ = p.feed(Make.event("w1", "water_level", at: 90, Make.offset(Make.here, east: 3000), values: ["level_m": 3.6]))
+        _ = p.feed(Make.event("g0", "gas_concentration", at: 50, Make.offset(Make.here, north: 4000),
+                              values: ["ppm": 60, "lel_pct": 4.5], status: .exercise))
+        _ = p.close("inc-1", at: Make.time(600))
+        _ = p.tick(Make.time(100_000))
+        let kinds = Set(p.changes.map { c -> Int in
+            switch c.kind {
+            case .opened: 0
+            case .updated(let t): t == nil ? 1 : 2
+            case .closed: 3
+            }
+        })
+        #expect(kinds == [0, 1, 2, 3])
+        return p.changes.enumerated().map { k, change in
+            let now: Timestamp? = k == 0 ? nil : Make.time(Double(k))
+            var w = JSONWriter()
+            w.beginObject()
+            if let now {
+                w.key("now")
+                now.writeCodableJSON(into: &w)
+            }
+            w.key("change")
+            change.writeCodableJSON(into: &w)
+            w.endObject()
+            return (w.bytes, now, change)
+        }
+    }
+
+    @Test func changeRecordsTakeTheFastPath() throws {
+        let records = try Self.changeRecords()
+        #expect(records.contains { !$0.change.incident.counts.isEmpty })
+        #expect(records.contains { $0.change.incident.aggregates.values.contains { $0.count > 1 } })
+        #expect(records.contains { $0.change.incident.closedAt != nil })
+        for r in records {
+            let read = try #require(IncidentChange.readRecord(r.bytes))
+            #expect(read.now == r.now && read.change == r.change)
+            let full = try IncidentChange.recordByTree(r.bytes)
+            #expect(full.now == r.now && full.change == r.change)
+        }
+    }
+
+    @Test func everyVariantOfAChangeRecordIsRefusedOrReadAsTheFullDecoderReadsIt() throws {
+        var fast = 0, total = 0
+        let records = try Self.changeRecords()
+        for r in [records[1], records.last!] {
+            for v in Self.variants(of: r.bytes) {
+                total += 1
+                guard let read = IncidentChange.readRecord(v) else { continue }
+                fast += 1
+                let full = try? IncidentChange.recordByTree(v)
+                #expect(full?.now == read.now && full?.change == read.change, "\(String(decoding: v, as: UTF8.self))")
+            }
+        }
+        #expect(fast > 0 && fast < total)
+        // Nulls, unknown members and repeats go to the full decoder, which reads or rejects them.
+        let text = String(decoding: records[1].bytes, as: UTF8.self)
+        for bytes in [
+            Self.adding(#""extra":1"#, to: text), Array(text.replacingOccurrences(of: #""isOpen""#, with: #""tier":null,"isOpen""#).utf8),
+            Array(text.replacingOccurrences(of: #""version""#, with: #""version":1,"version""#).utf8),
+        ] {
+            #expect(IncidentChange.readRecord(bytes) == nil)
+        }
+        #expect(try IncidentChange.record(json: Self.adding(#""extra":1"#, to: text)).change == records[1].change)
+    }
 }
