@@ -78,7 +78,7 @@ public final class AuditLog {
 
     /// The entries of one incident (or all, when nil), oldest first, at most `limit` (the newest ones).
     public func entries(incident: String?, limit: Int = 1000) throws -> [AuditEntry] {
-        try db.read { db in
+        try db.readStatement { db in
             let rows: [Row]
             if let incident {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE incident = ? ORDER BY id DESC LIMIT ?",

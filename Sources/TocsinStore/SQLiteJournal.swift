@@ -46,7 +46,7 @@ public final class SQLiteJournal: Journal {
                 """)
         }
         checkpointer = try Checkpointer(path: path, sync: sync, vfs: vfs)
-        (keys, last) = try db.read { db in
+        (keys, last) = try db.readStatement { db in
             var set = Set<Int64>()
             let cursor = try Int64.fetchCursor(db, sql: "SELECT key FROM journal")
             while let k = try cursor.next() { set.insert(k) }
@@ -146,20 +146,23 @@ public final class SQLiteJournal: Journal {
     }
 
     public func read(after seq: Int64, limit: Int) throws -> [JournalRecord] {
-        try db.read { db in try readJournal(db, after: seq, limit: limit) }
+        try db.readStatement { db in try readJournal(db, after: seq, limit: limit) }
     }
 
     public func lastSeq() throws -> Int64 {
-        try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM journal")) ?? 0 }
+        try db.readStatement { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM journal")) ?? 0 }
     }
 
     public func counters() throws -> [String: Int] {
-        try db.read { db in try readCounters(db) }
+        try db.readStatement { db in try readCounters(db) }
     }
+
+    /// How often this connection's statements were compiled again (`DatabaseQueue.recompilations`).
+    func statementRecompilations() -> Int { db.recompilations() }
 
     /// The number of journaled events.
     public func count() throws -> Int {
-        try db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journal") ?? 0 }
+        try db.readStatement { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journal") ?? 0 }
     }
 
     public func close() throws {
@@ -207,14 +210,14 @@ public final class JournalReader {
     }
 
     public func read(after seq: Int64, limit: Int) throws -> [JournalRecord] {
-        try db.read { db in try readJournal(db, after: seq, limit: limit) }
+        try db.readStatement { db in try readJournal(db, after: seq, limit: limit) }
     }
 
     /// Up to `limit` records after `seq`, only their sequence numbers and payloads (what the classify worker
     /// reads), copied straight from SQLite into the arrays: a GRDB row per record cost a `Data`, a second copy
     /// into an array and three strings nobody looked at, a seventh of the classify thread.
     public func readPayloads(after seq: Int64, limit: Int) throws -> [(seq: Int64, payload: [UInt8])] {
-        try db.read { db in
+        try db.readStatement { db in
             let st = try db.cachedStatement(sql: "SELECT seq, payload FROM journal WHERE seq > ? ORDER BY seq LIMIT ?")
             let s = st.sqliteStatement
             sqlite3_reset(s)
@@ -238,11 +241,11 @@ public final class JournalReader {
     }
 
     public func counters() throws -> [String: Int] {
-        try db.read { db in try readCounters(db) }
+        try db.readStatement { db in try readCounters(db) }
     }
 
     public func lastSeq() throws -> Int64 {
-        try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM journal")) ?? 0 }
+        try db.readStatement { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM journal")) ?? 0 }
     }
 
     public func close() throws { try db.close() }
@@ -250,6 +253,31 @@ public final class JournalReader {
 
 /// Opens (creating when needed) a SQLite database in WAL mode with the given `synchronous` level, waiting up to
 /// 5 s for a lock held by another connection or process; through the VFS named `vfs` when given.
+extension DatabaseQueue {
+    /// Runs `body`, a single SELECT (atomic on its own) or several that need no common snapshot, on the queue's
+    /// connection as it is: GRDB's `read` on a queue wraps the block in `PRAGMA query_only = 1` ... `= 0` and a
+    /// savepoint, and SQLite's flag pragmas expire every prepared statement of the connection, so each cached
+    /// statement (the outbox and offset reads, the journal's insert) was compiled again on its next use: about
+    /// 26,000 instructions each time, 7% of the dispatch thread. A connection opened read-only is not toggled.
+    func readStatement<T>(_ body: (Database) throws -> T) throws -> T {
+        try unsafeRead(body)
+    }
+
+    /// How many times SQLite has compiled again a statement of this connection that it had prepared (its
+    /// `SQLITE_STMTSTATUS_REPREPARE` counts, over the statements open now): for tests.
+    func recompilations() -> Int {
+        unsafeReentrantRead { db in
+            var total: Int32 = 0
+            var s = sqlite3_next_stmt(db.sqliteConnection, nil)
+            while let st = s {
+                total += sqlite3_stmt_status(st, SQLITE_STMTSTATUS_REPREPARE, 0)
+                s = sqlite3_next_stmt(db.sqliteConnection, st)
+            }
+            return Int(total)
+        }
+    }
+}
+
 func openWAL(path: String, sync: SyncMode, cacheKiB: Int? = nil, autoCheckpoint: Bool = true,
              vfs: String? = nil) throws -> DatabaseQueue {
     var config = Configuration()

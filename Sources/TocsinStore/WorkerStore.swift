@@ -41,7 +41,7 @@ public final class WorkerStore {
                 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, body BLOB NOT NULL);
                 """)
         }
-        lastSeq = try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0 }
+        lastSeq = try db.readStatement { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0 }
         // Last: a store that failed to open starts no thread.
         checkpointer = owner ? try Checkpointer(path: path, sync: sync) : nil
     }
@@ -101,16 +101,16 @@ public final class WorkerStore {
     /// The highest outbox sequence number as stored now (another connection, e.g. another process, may be
     /// writing this store).
     public func lastSeqOnDisk() throws -> Int64 {
-        try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox")) ?? 0 }
+        try db.readStatement { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox")) ?? 0 }
     }
 
     public func offset(_ name: String) throws -> Int64 {
-        try db.read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM offsets WHERE name = ?"), arguments: [name]) ?? 0 }
+        try db.readStatement { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM offsets WHERE name = ?"), arguments: [name]) ?? 0 }
     }
 
     /// Every state row, for restoring the worker.
     public func loadState() throws -> [String: [UInt8]] {
-        try db.read { db in
+        try db.readStatement { db in
             var out: [String: [UInt8]] = [:]
             let rows = try Row.fetchCursor(db, sql: "SELECT key, value FROM state")
             while let row = try rows.next() {
@@ -123,14 +123,14 @@ public final class WorkerStore {
 
     /// One state row, read now (another process may be writing this store).
     public func stateValue(_ key: String) throws -> [UInt8]? {
-        try db.read { db in
+        try db.readStatement { db in
             try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM state WHERE key = ?"), arguments: [key]).map { [UInt8]($0) }
         }
     }
 
     /// Up to `limit` outbox messages after `seq` whose topic starts with `prefix`, in order.
     public func outbox(after seq: Int64, prefix: String = "", limit: Int = 10_000) throws -> [OutboxMessage] {
-        try db.read { db in
+        try db.readStatement { db in
             let rows: RowCursor
             if prefix.isEmpty {
                 let st = try db.cachedStatement(sql: "SELECT seq, topic, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?")
@@ -153,6 +153,9 @@ public final class WorkerStore {
     public func outboxMessage(_ seq: Int64) throws -> OutboxMessage? {
         try outbox(after: seq - 1, limit: 1).first { $0.seq == seq }
     }
+
+    /// How often this connection's statements were compiled again (`DatabaseQueue.recompilations`).
+    func statementRecompilations() -> Int { db.recompilations() }
 
     deinit { checkpointer?.stop() }
 
