@@ -29,3 +29,35 @@ public enum FeedKind: Sendable, Hashable {
         return true
     }
 }
+
+extension FeedKind {
+    /// `<status>/<kind>/<level>/<area>.`, built in one buffer (the interpolation it replaces cost about 3,000
+    /// instructions per message on the dispatch thread).
+    static func topic(status: Status, kind: StaticString, level: Level, area: AreaPath) -> String {
+        var status = status.rawValue, level = level.rawValue, area = area.rawValue
+        return status.withUTF8 { s in
+            level.withUTF8 { l in
+                area.withUTF8 { a in
+                    let kindBytes = UnsafeBufferPointer(start: kind.utf8Start, count: kind.utf8CodeUnitCount)
+                    let n = s.count + kindBytes.count + l.count + a.count + 4
+                    return String(unsafeUninitializedCapacity: n) { out in
+                        var k = 0
+                        func put(_ part: UnsafeBufferPointer<UInt8>, then separator: UInt8) {
+                            if let base = part.baseAddress, part.count > 0 {
+                                (out.baseAddress! + k).update(from: base, count: part.count)
+                            }
+                            k += part.count
+                            out[k] = separator
+                            k += 1
+                        }
+                        put(s, then: UInt8(ascii: "/"))
+                        put(kindBytes, then: UInt8(ascii: "/"))
+                        put(l, then: UInt8(ascii: "/"))
+                        put(a, then: UInt8(ascii: "."))
+                        return k
+                    }
+                }
+            }
+        }
+    }
+}

@@ -64,7 +64,7 @@ public struct PlanTask: Sendable, Hashable, Codable, Identifiable {
     public internal(set) var by: AreaPath?
 
     /// The feed topic: `<status>/task/<level>/<area>.` (the incident's area, then a final `.`).
-    public var topic: String { "\(status.rawValue)/task/\(level.rawValue)/\(area.rawValue)." }
+    public var topic: String { FeedKind.topic(status: status, kind: "task", level: level, area: area) }
 
     /// The id of the task for `step` of `incident`.
     public static func id(incident: String, step: String) -> String { "t-\(incident)-\(step)" }

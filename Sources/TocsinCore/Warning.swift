@@ -101,7 +101,7 @@ public struct Warning: Sendable, Hashable, Codable, Identifiable {
     public var color: String { tier.color }
 
     /// The feed topic: `<status>/warning/<level>/<area>.` (the incident's area, then a final `.`).
-    public var topic: String { "\(status.rawValue)/warning/\(level.rawValue)/\(area.rawValue)." }
+    public var topic: String { FeedKind.topic(status: status, kind: "warning", level: level, area: area) }
 
     public var isAcknowledged: Bool { acknowledgedAt != nil }
 

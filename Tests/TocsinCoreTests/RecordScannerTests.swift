@@ -120,13 +120,19 @@ import Testing
         #expect(fast > 0 && fast < total)
     }
 
-    @Test func topicsKind() {
+    @Test func topicsKind() throws {
         #expect(FeedKind(topic: "actual/warning/street/sz.futian.shatou.") == .warning)
         #expect(FeedKind(topic: "exercise/task/district/sz.futian.") == .task)
         #expect(FeedKind(topic: "actual/warnings/street/sz.") == .other)
         #expect(FeedKind(topic: "warning/task") == .other)
         #expect(FeedKind(topic: "actual/warn") == .other)
         #expect(FeedKind(topic: "") == .other)
+        let t = try #require(try? Self.tasks().first)
+        #expect(t.topic == "actual/task/street/sz.futian.shatou.")
+        #expect(FeedKind(topic: t.topic) == .task)
+        let w = try #require(try? WarningJSONTests.sampleWarnings().last)
+        #expect(w.topic == "\(w.status.rawValue)/warning/\(w.level.rawValue)/\(w.area.rawValue).")
+        #expect(FeedKind(topic: w.topic) == .warning)
     }
 
     /// Changes of every kind, with counts, aggregates, a tier, an exercise, a close: as classify writes them
