@@ -147,20 +147,20 @@ public final class ClassifyWorker: Sendable {
         guard s.now != nil else { return }
         let decoder = s.decoder  // once, not per event (see `IngestWorker.receive`)
         while !s.stopping() {
-            let records = try s.reader.readPayloads(after: s.offset, limit: batchSize)
-            guard let last = records.last else { return }
             var changes = ChangeBatch()
-            for r in records {
-                switch decoder.decode(r.payload, now: Timestamp(micros: .max)) {
+            // Each payload decoded where SQLite holds it (no array per event).
+            let last = try s.reader.forEachPayload(after: s.offset, limit: batchSize) { seq, payload in
+                switch decoder.decode(payload, now: Timestamp(micros: .max)) {
                 case .success(let event):
-                    if let c = s.engine.correlate(event, seq: r.seq) { changes.add(c) }
+                    if let c = s.engine.correlate(event, seq: seq) { changes.add(c) }
                 case .failure(let rejection):
                     // Cannot happen for what ingest journaled with the same catalog; after a catalog change
                     // it can: skip the event, loudly.
-                    s.logger.error("journal event \(r.seq) no longer valid: \(rejection.message)")
+                    s.logger.error("journal event \(seq) no longer valid: \(rejection.message)")
                 }
             }
-            try commit(s, changes: changes, offset: last.seq, clock: nil)
+            guard let last else { return }
+            try commit(s, changes: changes, offset: last, clock: nil)
         }
     }
 

@@ -41,4 +41,25 @@ import TocsinTesting
         #expect(journal.statementRecompilations() == 0)
         try journal.close()
     }
+
+    /// The classify worker's read: every payload after an offset, in order, where SQLite holds it.
+    @Test func readerHandsEachPayloadInOrder() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { Fixtures.removeTemporary(dir) }
+        let journal = try SQLiteJournal(path: dir + "/journal.sqlite", sync: .normal)
+        let reader = try JournalReader(path: dir + "/journal.sqlite")
+        #expect(try reader.forEachPayload(after: 0, limit: 10) { _, _ in Issue.record("no payload yet") } == nil)
+        let payloads: [[UInt8]] = [Array("{\"id\":\"a\"}".utf8), [], Array(repeating: 0x7A, count: 70_000), [1]]
+        _ = try journal.append(payloads.enumerated().map {
+            JournalEntry(source: "sz", eventID: "e\($0.offset)", status: .actual, payload: $0.element)
+        })
+        var seen: [(Int64, [UInt8])] = []
+        let last = try reader.forEachPayload(after: 1, limit: 2) { seen.append(($0, [UInt8]($1))) }
+        #expect(last == 3)
+        #expect(seen.map(\.0) == [2, 3] && seen.map(\.1) == [payloads[1], payloads[2]])
+        let all = try reader.readPayloads(after: 0, limit: 10)
+        #expect(all.map(\.seq) == [1, 2, 3, 4] && all.map(\.payload) == payloads)
+        try reader.close()
+        try journal.close()
+    }
 }
