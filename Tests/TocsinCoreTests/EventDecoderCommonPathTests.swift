@@ -89,6 +89,19 @@ private typealias F = CoreFixtures
         #expect((try? Self.full(bytes).get()) == nil)
     }
 
+    /// Member names are matched by the word they start: a longer name that begins with a known one, or a known
+    /// one written with an escape, is not that name.
+    @Test func namesAreMatchedWholeOnly() throws {
+        let good = #"{"id":"e1","source":"sz.futian","kind":"sensor","type":"water_level","time":"2026-07-01T08:30:00Z","location":{"lat":1,"lon":2},"values":{"level_m":1}}"#
+        #expect(Self.common(Array(good.utf8)) == (try Self.full(Array(good.utf8)).get()))
+        for (name, other) in [(#""id""#, #""idx""#), (#""type""#, #""types""#), (#""lat""#, #""lats""#),
+                              (#""source""#, #""sourcee""#), (#""kind""#, #""k\u0069nd""#), (#""lon""#, #""lo""#)] {
+            let json = good.replacingOccurrences(of: name + ":", with: other + ":")
+            #expect(json != good)
+            #expect(Self.common(Array(json.utf8)) == nil, "\(json)")
+        }
+    }
+
     /// Random byte mutations of valid frames: whenever the common path accepts, the full path accepts the same
     /// event.
     @Test func mutationsNeverSplitTheTwoPaths() {
