@@ -246,27 +246,27 @@ public final class IngestWorker: Sendable {
             // Nothing of the batch was stored: its counts go with the next one.
             for (k, v) in done.batch.counts { s.pendingCounts[k, default: 0] += v }
         }
+        var reply: [UInt8] = []  // the replies' one buffer
         for pending in done.batch.replies {
-            let body: [UInt8]
             switch pending.verdict {
             case .journal(let id):
                 if done.error != nil {
                     s.pendingCounts["rejected", default: 0] += 1
-                    body = Reply.rejected(id: id, error: "journal unavailable; resend later")
+                    reply = Reply.rejected(id: id, error: "journal unavailable; resend later")
                 } else {
                     switch done.outcomes[next] {
                     case .accepted(let seq):
                         lastSeq = seq
-                        body = Reply.status(id: id, "accepted")
+                        Reply.status(id: id, "accepted", into: &reply)
                     case .duplicate:
-                        body = Reply.status(id: id, "duplicate")
+                        Reply.status(id: id, "duplicate", into: &reply)
                     }
                 }
                 next += 1
+                _ = try? s.router.send(envelope: pending.envelope, body: reply, dontWait: true)
             case .reply(let bytes):
-                body = bytes
+                _ = try? s.router.send(envelope: pending.envelope, body: bytes, dontWait: true)
             }
-            _ = try? s.router.send(envelope: pending.envelope, body: body, dontWait: true)
         }
         if lastSeq > 0 {
             var w = JSONWriter(capacity: 32)
@@ -287,7 +287,8 @@ public final class IngestWorker: Sendable {
     }
 
     struct Pending {
-        var envelope: [[UInt8]]
+        /// The message's first frames (a slice of its list: no list of their own per event).
+        var envelope: ArraySlice<[UInt8]>
         var verdict: Verdict
     }
 
@@ -306,7 +307,7 @@ public final class IngestWorker: Sendable {
         // with the same envelope) and the frames after it, without copying the message's list of frames.
         let all = message.frames
         let envelopeCount = all.count >= 3 && all[1].isEmpty ? 2 : 1
-        let envelope = Array(all[..<envelopeCount])
+        let envelope = all[..<envelopeCount]
         let frames = all[envelopeCount...]
         func reject(_ id: String?, _ error: String, oversized: Bool = false, unauthorised: Bool = false,
                     rateLimited: Bool = false) -> Pending {
@@ -366,17 +367,24 @@ enum Reply {
     /// `{"id":<id>,"status":<status>}`, as `JSONWriter` writes it (one reply per event: written directly, in one
     /// allocation of the right size).
     static func status(id: String, _ status: String) -> [UInt8] {
+        var out: [UInt8] = []
+        self.status(id: id, status, into: &out)
+        return out
+    }
+
+    /// `status(id:_:)` written over `out` (its capacity kept: one buffer for every reply of a batch, not an
+    /// allocation per event).
+    static func status(id: String, _ status: String, into out: inout [UInt8]) {
         let tail: [UInt8] = switch status {
         case "accepted": acceptedTail
         case "duplicate": duplicateTail
         default: Array(#","status":"#.utf8) + Array(JSONWriter.quoted(status).utf8) + [UInt8(ascii: "}")]
         }
-        var out: [UInt8] = []
+        out.removeAll(keepingCapacity: true)
         out.reserveCapacity(id.utf8.count + tail.count + 10)
         out.append(contentsOf: head)
         JSONWriter.appendQuoted(id, to: &out)
         out.append(contentsOf: tail)
-        return out
     }
 
     private static let head = Array(#"{"id":"#.utf8)

@@ -380,11 +380,18 @@ public final class Socket: @unchecked Sendable {
     /// list (a ROUTER's reply: its peer's routing id, then the answer).
     @discardableResult
     public func send(envelope: [[UInt8]], body: [UInt8], dontWait: Bool = false) throws -> Bool {
+        try send(envelope: envelope[...], body: body, dontWait: dontWait)
+    }
+
+    /// `send(envelope:body:dontWait:)` with the envelope as part of a list of frames (a received message's
+    /// first frames, without copying them into a list of their own).
+    @discardableResult
+    public func send(envelope: ArraySlice<[UInt8]>, body: [UInt8], dontWait: Bool = false) throws -> Bool {
         let socket = try live("zmq_send")
         let more = Int32(ZMQ_SNDMORE) | (dontWait ? Int32(ZMQ_DONTWAIT) : 0)
         for (index, frame) in envelope.enumerated() {
             if try !sendFrame(socket, frame, flags: more) {
-                if index > 0 { finishDroppedMessage(socket, ArraySlice(envelope[(index + 1)...] + [body])) }
+                if index > 0 { finishDroppedMessage(socket, ArraySlice(envelope.dropFirst(index + 1) + [body])) }
                 return false
             }
         }

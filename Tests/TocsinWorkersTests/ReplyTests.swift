@@ -24,4 +24,15 @@ import TocsinCore
             #expect(parsed["status"]?.stringValue == status)
         }
     }
+
+    /// One buffer written over for each reply of a batch: each reply is the one written on its own, whatever
+    /// came before it (a longer id, another status).
+    @Test func aReusedBufferHoldsExactlyEachReply() {
+        var buffer: [UInt8] = []
+        for (id, status) in [("a-much-longer-identifier-0001", "duplicate"), ("e1", "accepted"), ("", "duplicate"),
+                             ("with \"quotes\"", "accepted"), ("x", "custom")] {
+            Reply.status(id: id, status, into: &buffer)
+            #expect(buffer == Self.viaWriter(id: id, status))
+        }
+    }
 }

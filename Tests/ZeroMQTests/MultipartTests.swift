@@ -45,6 +45,11 @@ struct MultipartTests {
                 #expect(try push.send(envelope: envelope, body: body))
                 let message = try #require(try pull.receive(maxFrames: 100))
                 #expect(message.frames == envelope + [body])
+                // The envelope as the first frames of a longer list (its indices start past 0 here).
+                let list = [bytes("before")] + envelope + [bytes("after")]
+                #expect(try push.send(envelope: list[1..<(1 + envelopeCount)], body: body))
+                let again = try #require(try pull.receive(maxFrames: 100))
+                #expect(again.frames == envelope + [body])
             }
             #expect(try pull.receive(dontWait: true) == nil)
         }
