@@ -532,27 +532,7 @@ private struct CommonEventScan {
     }
 
     /// A string of printable ASCII (0x20-0x7E) without escapes, from its opening quote; nil otherwise.
-    private mutating func ascii() -> Range<Int>? {
-        let p = s.p, end = s.end
-        guard s.i < end, p[s.i] == Self.quote else { return nil }
-        let start = s.i + 1
-        var k = start
-        // Eight bytes at a time while none of them ends the string or rules it out (a quote, a backslash, a byte
-        // outside 0x20-0x7E): the scan went a byte at a time, the largest part of decoding a reading.
-        while k + 8 <= end && !ASCIIWord.mayEndString(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) {
-            k += 8
-        }
-        while k < end {
-            let c = p[k]
-            if c == Self.quote {
-                s.i = k + 1
-                return start..<k
-            }
-            guard c >= 0x20, c < 0x7F, c != UInt8(ascii: "\\") else { return nil }
-            k += 1
-        }
-        return nil
-    }
+    private mutating func ascii() -> Range<Int>? { s.plainString() }
 
     /// The member names of an event and of its location.
     private enum Name {

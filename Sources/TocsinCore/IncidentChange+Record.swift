@@ -1,6 +1,21 @@
-// The fast path of reading an incident change in its `Codable` form (classify's outbox records).
+// Classify's outbox records: an incident change in its `Codable` form, with the pipeline's time.
 
 extension IncidentChange {
+    /// `{"now": {"micros": N}, "change": <change>}` (`now` only when there is one), the change as
+    /// `writeCodableJSON` writes it: what `record(json:)` reads.
+    public static func recordJSON(now: Timestamp?, change: IncidentChange) -> [UInt8] {
+        var w = JSONWriter(capacity: 1024)
+        w.beginObject()
+        if let now {
+            w.key("now")
+            now.writeCodableJSON(into: &w)
+        }
+        w.key("change")
+        change.writeCodableJSON(into: &w)
+        w.endObject()
+        return w.bytes
+    }
+
     /// Reads `{"now": {"micros": N}, "change": <change>}` (`now` optional or null; other members ignored), the
     /// change in its `Codable` form: classify's outbox records. `readRecord` first, the generic tree for
     /// anything it leaves.
@@ -21,157 +36,119 @@ extension IncidentChange {
         return (now, try IncidentChange(codableJSON: change))
     }
 
-    /// The fast path of `record(json:)`: the record exactly as `writeCodableJSON` writes the change, read with
-    /// `JSONRecordScanner`: the record classify hands dispatch for every change
-    /// a warning may follow (about 80,000 instructions each through the generic tree). Nil for anything but
-    /// exactly that form (members absent that the writer always writes, nulls, unknown or repeated members,
-    /// numbers that are not integers where it writes integers): the caller then reads the bytes with the full
-    /// parser and `init(codableJSON:)`, whose result or error stands.
+    /// The fast path of `record(json:)`: the record exactly as `recordJSON` writes it, read with
+    /// `JSONRecordScanner` (about 80,000 instructions a record through the generic tree, for every change a
+    /// warning may follow). Nil for anything but exactly that form (members absent that the writer always
+    /// writes, nulls, unknown or repeated members, numbers that are not integers where it writes integers): the
+    /// caller then reads the bytes with the full parser and `init(codableJSON:)`, whose result or error stands.
     static func readRecord(_ bytes: [UInt8]) -> (now: Timestamp?, change: IncidentChange)? {
         JSONRecordScanner.read(bytes) { (r: inout JSONRecordScanner) -> (now: Timestamp?, change: IncidentChange)? in
-            guard r.begin() else { return nil }
-            var seen = MemberSet()
             var now: Timestamp?, change: IncidentChange?
-            members: while true {
-                switch r.member() {
-                case .end: break members
-                case .bad: return nil
-                case .name(let name):
-                    guard let k = r.index(of: name, in: ["now", "change"]), seen.insert(k) else { return nil }
-                    if k == 0 {
-                        guard let t = micros(&r) else { return nil }
-                        now = t
-                    } else {
-                        guard let c = Self.change(&r) else { return nil }
-                        change = c
-                    }
+            guard r.object(["now", "change"], { r, k in
+                if k == 0 {
+                    now = Incident.micros(&r)
+                    return now != nil
                 }
-            }
-            guard r.atEnd(), let change else { return nil }
+                change = Self.change(&r)
+                return change != nil
+            }) != nil, r.atEnd(), let change else { return nil }
             return (now, change)
         }
     }
 
-    private static func micros(_ r: inout JSONRecordScanner) -> Timestamp? {
-        guard r.begin(), case .name(let name) = r.member(), r.name(name, is: "micros"), let n = r.integer(),
-              case .end = r.member()
-        else { return nil }
-        return Timestamp(micros: n)
-    }
-
     private static func change(_ r: inout JSONRecordScanner) -> IncidentChange? {
-        guard r.begin() else { return nil }
-        var seen = MemberSet()
         var kind: Kind?, incident: Incident?, eventID: String?
-        members: while true {
-            switch r.member() {
-            case .end: break members
-            case .bad: return nil
-            case .name(let name):
-                guard let k = r.index(of: name, in: ["kind", "incident", "eventID"]), seen.insert(k) else { return nil }
-                switch k {
-                case 0: kind = Self.kind(&r)
-                case 1: incident = Incident.record(&r)
-                default: eventID = r.string()
-                }
-                if (k == 0 && kind == nil) || (k == 1 && incident == nil) || (k == 2 && eventID == nil) { return nil }
+        guard r.object(["kind", "incident", "eventID"], { r, k in
+            switch k {
+            case 0: kind = Self.kind(&r); return kind != nil
+            case 1: incident = Incident.record(&r); return incident != nil
+            default: eventID = r.string(); return eventID != nil
             }
-        }
-        guard let kind, let incident else { return nil }
+        }) != nil, let kind, let incident else { return nil }
         return IncidentChange(kind: kind, incident: incident, eventID: eventID)
     }
 
     /// `{"opened": {}}`, `{"updated": {}}` or `{"updated": {"previousTier": T}}`, `{"closed": {"_0": R}}`.
     private static func kind(_ r: inout JSONRecordScanner) -> Kind? {
-        guard r.begin(), case .name(let name) = r.member(), r.begin() else { return nil }
-        let kind: Kind
-        if r.name(name, is: "opened") {
-            guard case .end = r.member() else { return nil }
-            kind = .opened
-        } else if r.name(name, is: "updated") {
-            switch r.member() {
-            case .end:
-                kind = .updated(previousTier: nil)
-            case .name(let field):
-                guard r.name(field, is: "previousTier"), let tier: Tier = r.enumValue(), case .end = r.member() else {
-                    return nil
-                }
+        var kind: Kind?
+        guard let seen = r.object(["opened", "updated", "closed"], { r, k in
+            switch k {
+            case 0:
+                kind = .opened
+                return r.object([], { _, _ in false }) != nil
+            case 1:
+                var tier: Tier?
+                guard r.object(["previousTier"], { r, _ in
+                    tier = r.enumValue()
+                    return tier != nil
+                }) != nil else { return false }
                 kind = .updated(previousTier: tier)
-            case .bad:
-                return nil
+                return true
+            default:
+                var reason: CloseReason?
+                guard let fields = r.object(["_0"], { r, _ in
+                    reason = r.enumValue()
+                    return reason != nil
+                }), fields.contains(first: 1), let reason else { return false }
+                kind = .closed(reason)
+                return true
             }
-        } else if r.name(name, is: "closed") {
-            guard case .name(let field) = r.member(), r.name(field, is: "_0"), let reason: CloseReason = r.enumValue(),
-                  case .end = r.member()
-            else { return nil }
-            kind = .closed(reason)
-        } else {
-            return nil
-        }
-        guard case .end = r.member() else { return nil }
+        }), seen.bits.nonzeroBitCount == 1 else { return nil }
         return kind
     }
 }
 
 extension Incident {
+    /// The members of the `Codable` form: the eighteen `writeCodableJSON` always writes, then `tier`,
+    /// `closedAt` and `closeReason`.
     private static let recordNames: [StaticString] = [
         "id", "openingSeq", "type", "status", "category", "capCategories", "area", "center", "extentM", "bounds",
         "firstTime", "lastTime", "eventCount", "sampleIDs", "counts", "aggregates", "isOpen", "version", "tier",
         "closedAt", "closeReason",
     ]
-    /// What `writeCodableJSON` always writes (all but `tier`, `closedAt` and `closeReason`).
-    private static let recordRequired: UInt64 = (1 << 18) - 1
 
     /// An incident in the form `writeCodableJSON` writes (see `IncidentChange.readRecord`).
     static func record(_ r: inout JSONRecordScanner) -> Incident? {
-        guard r.begin() else { return nil }
-        var seen = MemberSet()
         var id: String?, openingSeq: Int64?, type: String?, status: Status?, category: Category?
         var capCategories: [CAPCategory]?, area: AreaPath?, center: GeoPoint?, extentM: Double?, bounds: GeoBox?
         var firstTime: Timestamp?, lastTime: Timestamp?, eventCount: Int64?, sampleIDs: [String]?
         var counts: [String: Int]?, aggregates: [String: [String: Double]]?, isOpen: Bool?, version: Int64?
         var tier: Tier?, closedAt: Timestamp?, closeReason: CloseReason?
-        members: while true {
-            switch r.member() {
-            case .end: break members
-            case .bad: return nil
-            case .name(let name):
-                guard let k = r.index(of: name, in: recordNames), seen.insert(k) else { return nil }
-                let read: Bool
-                switch k {
-                case 0: id = r.string(); read = id != nil
-                case 1: openingSeq = r.integer(); read = openingSeq != nil
-                case 2: type = r.string(); read = type != nil
-                case 3: status = r.enumValue(); read = status != nil
-                case 4: category = r.enumValue(); read = category != nil
-                case 5:
-                    capCategories = r.strings().flatMap { texts in
-                        let parsed = texts.compactMap(CAPCategory.init(rawValue:))
-                        return parsed.count == texts.count ? parsed : nil
-                    }
-                    read = capCategories != nil
-                case 6: area = r.area(); read = area != nil
-                case 7: center = point(&r); read = center != nil
-                case 8: extentM = r.number(); read = extentM != nil
-                case 9: bounds = box(&r); read = bounds != nil
-                case 10: firstTime = micros(&r); read = firstTime != nil
-                case 11: lastTime = micros(&r); read = lastTime != nil
-                case 12: eventCount = r.integer(); read = eventCount != nil
-                case 13: sampleIDs = r.strings(); read = sampleIDs != nil
-                case 14: counts = integers(&r); read = counts != nil
-                case 15: aggregates = tables(&r); read = aggregates != nil
-                case 16: isOpen = r.bool(); read = isOpen != nil
-                case 17: version = r.integer(); read = version != nil
-                case 18: tier = r.enumValue(); read = tier != nil
-                case 19: closedAt = micros(&r); read = closedAt != nil
-                default: closeReason = r.enumValue(); read = closeReason != nil
-                }
-                guard read else { return nil }
+        guard let seen = r.object(recordNames, { r, k in
+            switch k {
+            case 0: id = r.string(); return id != nil
+            case 1: openingSeq = r.integer(); return openingSeq != nil
+            case 2: type = r.string(); return type != nil
+            case 3: status = r.enumValue(); return status != nil
+            case 4: category = r.enumValue(); return category != nil
+            case 5:
+                guard let texts = r.strings() else { return false }
+                let parsed = texts.compactMap(CAPCategory.init(rawValue:))
+                capCategories = parsed
+                return parsed.count == texts.count
+            case 6: area = r.area(); return area != nil
+            case 7: center = point(&r); return center != nil
+            case 8: extentM = r.number(); return extentM != nil
+            case 9: bounds = box(&r); return bounds != nil
+            case 10: firstTime = micros(&r); return firstTime != nil
+            case 11: lastTime = micros(&r); return lastTime != nil
+            case 12: eventCount = r.integer(); return eventCount != nil
+            case 13: sampleIDs = r.strings(); return sampleIDs != nil
+            case 14:
+                counts = dictionary(&r) { r in r.integer().map { Int($0) } }
+                return counts != nil
+            case 15:
+                aggregates = dictionary(&r) { r in dictionary(&r) { r in r.number() } }
+                return aggregates != nil
+            case 16: isOpen = r.bool(); return isOpen != nil
+            case 17: version = r.integer(); return version != nil
+            case 18: tier = r.enumValue(); return tier != nil
+            case 19: closedAt = micros(&r); return closedAt != nil
+            default: closeReason = r.enumValue(); return closeReason != nil
             }
-        }
-        guard seen.contains(all: recordRequired), let id, let openingSeq, let type, let status, let category,
-              let capCategories, let area, let center, let extentM, let bounds, let firstTime, let lastTime,
-              let eventCount, let sampleIDs, let counts, let aggregates, let isOpen, let version
+        }), seen.contains(first: 18), let id, let openingSeq, let type, let status, let category, let capCategories,
+              let area, let center, let extentM, let bounds, let firstTime, let lastTime, let eventCount, let sampleIDs,
+              let counts, let aggregates, let isOpen, let version
         else { return nil }
         return Incident(
             id: id, openingSeq: openingSeq, type: type, status: status, category: category,
@@ -181,28 +158,25 @@ extension Incident {
             closedAt: closedAt, closeReason: closeReason)
     }
 
-    private static func micros(_ r: inout JSONRecordScanner) -> Timestamp? {
-        guard r.begin(), case .name(let name) = r.member(), r.name(name, is: "micros"), let n = r.integer(),
-              case .end = r.member()
-        else { return nil }
+    /// `{"micros": N}`.
+    static func micros(_ r: inout JSONRecordScanner) -> Timestamp? {
+        var n: Int64?
+        guard let seen = r.object(["micros"], { r, _ in
+            n = r.integer()
+            return n != nil
+        }), seen.contains(first: 1), let n else { return nil }
         return Timestamp(micros: n)
     }
 
     /// Numbers under exactly the names in `names`, each once, in any order.
     private static func numbers(_ r: inout JSONRecordScanner, _ names: [StaticString]) -> [Double]? {
-        guard r.begin() else { return nil }
-        var seen = MemberSet()
         var values = [Double](repeating: 0, count: names.count)
-        members: while true {
-            switch r.member() {
-            case .end: break members
-            case .bad: return nil
-            case .name(let name):
-                guard let k = r.index(of: name, in: names), seen.insert(k), let x = r.number() else { return nil }
-                values[k] = x
-            }
-        }
-        return seen.contains(all: (1 << UInt64(names.count)) - 1) ? values : nil
+        guard let seen = r.object(names, { r, k in
+            guard let x = r.number() else { return false }
+            values[k] = x
+            return true
+        }), seen.contains(first: names.count) else { return nil }
+        return values
     }
 
     private static func point(_ r: inout JSONRecordScanner) -> GeoPoint? {
@@ -218,48 +192,22 @@ extension Incident {
         }
     }
 
-    /// `{"name": integer, ...}` (each name once).
-    private static func integers(_ r: inout JSONRecordScanner) -> [String: Int]? {
+    /// `{"name": value, ...}`, each name once, each value read by `value`: the counts (integers) and the
+    /// aggregates (a table of numbers per type).
+    private static func dictionary<V>(_ r: inout JSONRecordScanner, _ value: (inout JSONRecordScanner) -> V?)
+        -> [String: V]?
+    {
         guard r.begin() else { return nil }
-        var out: [String: Int] = [:]
-        members: while true {
+        var out: [String: V] = [:]
+        while true {
             switch r.member() {
-            case .end: break members
+            case .end: return out
             case .bad: return nil
             case .name(let name):
                 let key = r.text(name)
-                guard out[key] == nil, let n = r.integer() else { return nil }
-                out[key] = Int(n)
+                guard out[key] == nil, let v = value(&r) else { return nil }
+                out[key] = v
             }
         }
-        return out
-    }
-
-    /// `{"type": {"name": number, ...}, ...}` (each name once).
-    private static func tables(_ r: inout JSONRecordScanner) -> [String: [String: Double]]? {
-        guard r.begin() else { return nil }
-        var out: [String: [String: Double]] = [:]
-        members: while true {
-            switch r.member() {
-            case .end: break members
-            case .bad: return nil
-            case .name(let name):
-                let type = r.text(name)
-                guard out[type] == nil, r.begin() else { return nil }
-                var values: [String: Double] = [:]
-                inner: while true {
-                    switch r.member() {
-                    case .end: break inner
-                    case .bad: return nil
-                    case .name(let field):
-                        let key = r.text(field)
-                        guard values[key] == nil, let x = r.number() else { return nil }
-                        values[key] = x
-                    }
-                }
-                out[type] = values
-            }
-        }
-        return out
     }
 }

@@ -520,6 +520,29 @@ struct JSONParser {
         throw fail("unterminated string", at: start - 1)
     }
 
+    /// A string of printable ASCII (0x20-0x7E) without escapes, from its opening quote at `i`: the range of its
+    /// bytes between the quotes, with `i` past the closing one; nil otherwise (`i` unchanged). Eight bytes at a
+    /// time while none of them ends the string or rules it out: the tree-free readers' strings (the event
+    /// decoder's, `JSONRecordScanner`'s), where a byte at a time was the largest part of decoding a reading.
+    mutating func plainString() -> Range<Int>? {
+        guard i < end, p[i] == Ascii.quote else { return nil }
+        let start = i + 1
+        var k = start
+        while k + 8 <= end && !ASCIIWord.mayEndString(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) {
+            k += 8
+        }
+        while k < end {
+            let c = p[k]
+            if c == Ascii.quote {
+                i = k + 1
+                return start..<k
+            }
+            guard c >= 0x20, c < 0x7F, c != Ascii.backslash else { return nil }
+            k += 1
+        }
+        return nil
+    }
+
     /// Whether the bytes in `range` are exactly `word`.
     @inline(__always)
     func bytes(_ range: Range<Int>, equalWord word: StaticString) -> Bool {

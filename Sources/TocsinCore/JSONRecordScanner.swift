@@ -61,6 +61,23 @@ struct JSONRecordScanner {
         return .name(name)
     }
 
+    /// An object whose members are all among `names`, each at most once, from its opening brace to its closing
+    /// one: `read` reads the value of the member at the given position of `names` and says whether it could.
+    /// Returns which members were read; nil for anything else (a member not in `names` or repeated, a value
+    /// `read` refused, broken syntax).
+    mutating func object(_ names: [StaticString], _ read: (inout JSONRecordScanner, Int) -> Bool) -> MemberSet? {
+        guard begin() else { return nil }
+        var seen = MemberSet()
+        while true {
+            switch member() {
+            case .end: return seen
+            case .bad: return nil
+            case .name(let name):
+                guard let k = index(of: name, in: names), seen.insert(k), read(&self, k) else { return nil }
+            }
+        }
+    }
+
     /// Whether `name` is exactly `word`.
     @inline(__always)
     func name(_ name: Range<Int>, is word: StaticString) -> Bool { s.bytes(name, equalWord: word) }
@@ -88,25 +105,7 @@ struct JSONRecordScanner {
     }
 
     /// A string of printable ASCII without escapes (names, times, enumerations): its bytes between the quotes.
-    mutating func plain() -> Range<Int>? {
-        let p = s.p, end = s.end
-        guard s.i < end, p[s.i] == UInt8(ascii: "\"") else { return nil }
-        let start = s.i + 1
-        var k = start
-        while k + 8 <= end && !ASCIIWord.mayEndString(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) {
-            k += 8
-        }
-        while k < end {
-            let c = p[k]
-            if c == UInt8(ascii: "\"") {
-                s.i = k + 1
-                return start..<k
-            }
-            guard c >= 0x20, c < 0x7F, c != UInt8(ascii: "\\") else { return nil }
-            k += 1
-        }
-        return nil
-    }
+    mutating func plain() -> Range<Int>? { s.plainString() }
 
     /// Any string (escapes and UTF-8 checked by the full parser's code).
     mutating func string() -> String? {
@@ -226,4 +225,7 @@ struct MemberSet {
 
     /// Whether every member in `required` (a mask of positions) was read.
     func contains(all required: UInt64) -> Bool { bits & required == required }
+
+    /// Whether the first `count` members were all read.
+    func contains(first count: Int) -> Bool { contains(all: (1 << UInt64(count)) - 1) }
 }

@@ -209,54 +209,41 @@ extension PlanTask {
             by: r.has("by") ? try r.area("by") : nil)
     }
 
+    /// The members of a task: the twelve of the wire table (all required), then the three extensions.
     private static let memberNames: [StaticString] = [
         "id", "seq", "plan", "incident", "step", "action", "level", "owner", "area", "due", "state", "status",
         "escalated", "updated", "by",
     ]
-    /// Every member but the three extensions.
-    private static let requiredMembers: UInt64 = (1 << 12) - 1
-
     /// The fast path of `init(json:)` (`JSONRecordScanner`): the task exactly as the full decoder reads it, or
     /// nil for anything else, which the full decoder then reads (or rejects with its error).
     init?(recordJSON bytes: [UInt8]) {
         let read: Self? = JSONRecordScanner.read(bytes) { r in
-            guard r.begin() else { return nil }
-            var seen = MemberSet()
             var id: String?, seq: Int64?, plan: String?, incident: String?, step: String?, action: String?
             var level: Level?, owner: AreaPath?, area: AreaPath?, due: Timestamp?, state: TaskState?
             var status: Status?, escalated = false, updated: Timestamp?, by: AreaPath?
-            members: while true {
-                switch r.member() {
-                case .end: break members
-                case .bad: return nil
-                case .name(let name):
-                    guard let k = r.index(of: name, in: Self.memberNames), seen.insert(k) else { return nil }
-                    switch k {
-                    case 0: id = r.string()
-                    case 1: seq = r.count()
-                    case 2: plan = r.string()
-                    case 3: incident = r.string()
-                    case 4: step = r.string()
-                    case 5: action = r.string()
-                    case 6: level = r.enumValue()
-                    case 7: owner = r.area()
-                    case 8: area = r.area()
-                    case 9: due = r.time()
-                    case 10: state = r.enumValue()
-                    case 11: status = r.enumValue()
-                    case 12:
-                        guard let b = r.bool() else { return nil }
-                        escalated = b
-                    case 13:
-                        guard let t = r.time() else { return nil }
-                        updated = t
-                    default:
-                        guard let a = r.area() else { return nil }
-                        by = a
-                    }
+            let seen = r.object(Self.memberNames) { r, k in
+                switch k {
+                case 0: id = r.string(); return id != nil
+                case 1: seq = r.count(); return seq != nil
+                case 2: plan = r.string(); return plan != nil
+                case 3: incident = r.string(); return incident != nil
+                case 4: step = r.string(); return step != nil
+                case 5: action = r.string(); return action != nil
+                case 6: level = r.enumValue(); return level != nil
+                case 7: owner = r.area(); return owner != nil
+                case 8: area = r.area(); return area != nil
+                case 9: due = r.time(); return due != nil
+                case 10: state = r.enumValue(); return state != nil
+                case 11: status = r.enumValue(); return status != nil
+                case 12:
+                    guard let b = r.bool() else { return false }
+                    escalated = b
+                case 13: updated = r.time(); return updated != nil
+                default: by = r.area(); return by != nil
                 }
+                return true
             }
-            guard r.atEnd(), seen.contains(all: Self.requiredMembers), let id, let seq, let plan, let incident,
+            guard let seen, r.atEnd(), seen.contains(first: 12), let id, let seq, let plan, let incident,
                   let step, let action, let level, let owner, let area, let due, let state, let status
             else { return nil }
             return Self(

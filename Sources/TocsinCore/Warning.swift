@@ -314,13 +314,12 @@ extension Warning {
 }
 
 extension Warning {
+    /// The members of a warning: the twenty of the wire table (all required), then the two extensions.
     private static let memberNames: [StaticString] = [
         "id", "seq", "incident", "msgType", "references", "status", "tier", "color", "category", "capCategory",
         "event", "headline", "instruction", "area", "level", "owner", "location", "sent", "evidence", "escalated",
         "acknowledgedBy", "acknowledgedAt",
     ]
-    /// Every member but the two extensions.
-    private static let requiredMembers: UInt64 = (1 << 20) - 1
     private static let locationNames: [StaticString] = ["lat", "lon", "radiusM"]
     private static let evidenceNames: [StaticString] = ["events", "first", "last", "sample"]
 
@@ -328,58 +327,42 @@ extension Warning {
     /// or nil for anything else, which the full decoder then reads (or rejects with its error).
     init?(recordJSON bytes: [UInt8]) {
         let read: Self? = JSONRecordScanner.read(bytes) { r in
-            guard r.begin() else { return nil }
-            var seen = MemberSet()
             var id: String?, seq: Int64?, incident: String?, msgType: MessageType?, references: [String]?
             var status: Status?, tier: Tier?, color: String?, category: Category?, capCategory: [CAPCategory]?
             var event: String?, headline: String?, instruction: String?, area: AreaPath?, level: Level?
             var owner: AreaPath?, location: Location?, sent: Timestamp?, evidence: Evidence?, escalated: Bool?
             var acknowledgedBy: AreaPath?, acknowledgedAt: Timestamp?
-            members: while true {
-                switch r.member() {
-                case .end: break members
-                case .bad: return nil
-                case .name(let name):
-                    guard let k = r.index(of: name, in: Self.memberNames), seen.insert(k) else { return nil }
-                    switch k {
-                    case 0: id = r.string()
-                    case 1: seq = r.count()
-                    case 2: incident = r.string()
-                    case 3: msgType = r.enumValue()
-                    case 4: references = r.strings()
-                    case 5: status = r.enumValue()
-                    case 6: tier = r.enumValue()
-                    case 7: color = r.string()
-                    case 8: category = r.enumValue()
-                    case 9:
-                        guard let texts = r.strings() else { return nil }
-                        var caps: [CAPCategory] = []
-                        caps.reserveCapacity(texts.count)
-                        for t in texts {
-                            guard let c = CAPCategory(rawValue: t) else { return nil }
-                            caps.append(c)
-                        }
-                        capCategory = caps
-                    case 10: event = r.string()
-                    case 11: headline = r.string()
-                    case 12: instruction = r.string()
-                    case 13: area = r.area()
-                    case 14: level = r.enumValue()
-                    case 15: owner = r.area()
-                    case 16: location = Self.location(&r)
-                    case 17: sent = r.time()
-                    case 18: evidence = Self.evidence(&r)
-                    case 19: escalated = r.bool()
-                    case 20:
-                        guard let a = r.area() else { return nil }
-                        acknowledgedBy = a
-                    default:
-                        guard let t = r.time() else { return nil }
-                        acknowledgedAt = t
-                    }
+            let seen = r.object(Self.memberNames) { r, k in
+                switch k {
+                case 0: id = r.string(); return id != nil
+                case 1: seq = r.count(); return seq != nil
+                case 2: incident = r.string(); return incident != nil
+                case 3: msgType = r.enumValue(); return msgType != nil
+                case 4: references = r.strings(); return references != nil
+                case 5: status = r.enumValue(); return status != nil
+                case 6: tier = r.enumValue(); return tier != nil
+                case 7: color = r.string(); return color != nil
+                case 8: category = r.enumValue(); return category != nil
+                case 9:
+                    guard let texts = r.strings() else { return false }
+                    let caps = texts.compactMap(CAPCategory.init(rawValue:))
+                    capCategory = caps
+                    return caps.count == texts.count
+                case 10: event = r.string(); return event != nil
+                case 11: headline = r.string(); return headline != nil
+                case 12: instruction = r.string(); return instruction != nil
+                case 13: area = r.area(); return area != nil
+                case 14: level = r.enumValue(); return level != nil
+                case 15: owner = r.area(); return owner != nil
+                case 16: location = Self.location(&r); return location != nil
+                case 17: sent = r.time(); return sent != nil
+                case 18: evidence = Self.evidence(&r); return evidence != nil
+                case 19: escalated = r.bool(); return escalated != nil
+                case 20: acknowledgedBy = r.area(); return acknowledgedBy != nil
+                default: acknowledgedAt = r.time(); return acknowledgedAt != nil
                 }
             }
-            guard r.atEnd(), seen.contains(all: Self.requiredMembers), let id, let seq, let incident, let msgType,
+            guard let seen, r.atEnd(), seen.contains(first: 20), let id, let seq, let incident, let msgType,
                   let references, let status, let tier, let color, color == tier.color, let category,
                   let capCategory, let event, let headline, let instruction, let area, let level, let owner,
                   let location, let sent, let evidence, let escalated
@@ -396,43 +379,25 @@ extension Warning {
     }
 
     private static func location(_ r: inout JSONRecordScanner) -> Location? {
-        guard r.begin() else { return nil }
-        var seen = MemberSet()
         var values: [Double] = [0, 0, 0]
-        members: while true {
-            switch r.member() {
-            case .end: break members
-            case .bad: return nil
-            case .name(let name):
-                guard let k = r.index(of: name, in: locationNames), seen.insert(k), let x = r.number() else {
-                    return nil
-                }
-                values[k] = x
-            }
-        }
-        guard seen.contains(all: 0b111) else { return nil }
+        guard let seen = r.object(locationNames, { r, k in
+            guard let x = r.number() else { return false }
+            values[k] = x
+            return true
+        }), seen.contains(first: 3) else { return nil }
         return Location(lat: values[0], lon: values[1], radiusM: values[2])
     }
 
     private static func evidence(_ r: inout JSONRecordScanner) -> Evidence? {
-        guard r.begin() else { return nil }
-        var seen = MemberSet()
         var events: Int64?, first: Timestamp?, last: Timestamp?, sample: [String]?
-        members: while true {
-            switch r.member() {
-            case .end: break members
-            case .bad: return nil
-            case .name(let name):
-                guard let k = r.index(of: name, in: evidenceNames), seen.insert(k) else { return nil }
-                switch k {
-                case 0: events = r.count()
-                case 1: first = r.time()
-                case 2: last = r.time()
-                default: sample = r.strings()
-                }
+        guard r.object(evidenceNames, { r, k in
+            switch k {
+            case 0: events = r.count(); return events != nil
+            case 1: first = r.time(); return first != nil
+            case 2: last = r.time(); return last != nil
+            default: sample = r.strings(); return sample != nil
             }
-        }
-        guard let events, let first, let last, let sample else { return nil }
+        }) != nil, let events, let first, let last, let sample else { return nil }
         return Evidence(events: Int(events), first: first, last: last, sample: sample)
     }
 }

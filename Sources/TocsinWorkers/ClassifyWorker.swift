@@ -299,16 +299,5 @@ struct ChangeRecord: Codable {
     /// The record in its `Codable` form (`init(json:)` reads it, and so would `JSONDecoder`), written by hand:
     /// `JSONEncoder` took about 275,000 instructions per record, more than a third of the classify thread at
     /// 10,000 events/s with one event in 20 making a warning.
-    var json: [UInt8] {
-        var w = JSONWriter(capacity: 1024)
-        w.beginObject()
-        if let now {
-            w.key("now")
-            now.writeCodableJSON(into: &w)
-        }
-        w.key("change")
-        change.writeCodableJSON(into: &w)
-        w.endObject()
-        return w.bytes
-    }
+    var json: [UInt8] { IncidentChange.recordJSON(now: now, change: change) }
 }

@@ -158,16 +158,7 @@ import Testing
         #expect(kinds == [0, 1, 2, 3])
         return p.changes.enumerated().map { k, change in
             let now: Timestamp? = k == 0 ? nil : Make.time(Double(k))
-            var w = JSONWriter()
-            w.beginObject()
-            if let now {
-                w.key("now")
-                now.writeCodableJSON(into: &w)
-            }
-            w.key("change")
-            change.writeCodableJSON(into: &w)
-            w.endObject()
-            return (w.bytes, now, change)
+            return (IncidentChange.recordJSON(now: now, change: change), now, change)
         }
     }
 
