@@ -28,6 +28,8 @@ public final class Pipeline: @unchecked Sendable {
     let ticker: Ticker?
     let ingest: IngestWorker?
     let classify: ClassifyWorker?
+    /// Ingest's decoded events for classify, when both run in this process.
+    public let tap: JournalTap?
     let dispatch: DispatchWorker?
     let plan: PlanWorker?
     /// The clock endpoint when the pipeline has no live ticker (see `makeVirtualClock`).
@@ -70,6 +72,9 @@ public final class Pipeline: @unchecked Sendable {
             }
             let zapRef = zap
             let zapDenied: @Sendable () -> Int = { zapRef?.deniedCount ?? 0 }
+            // Ingest hands its decoded events to classify when both run here.
+            let tap = roles.contains(.ingest) && roles.contains(.classify) ? JournalTap() : nil
+            self.tap = tap
             if roles.contains(.ingest) {
                 let j = try SQLiteJournal(path: data + "/journal.sqlite", sync: sync)
                 journal = j
@@ -84,7 +89,7 @@ public final class Pipeline: @unchecked Sendable {
                 settings.storesRefusedConnections = !dispatchHere
                 ingest = try IngestWorker(
                     context: context, settings: settings, journal: j, decoder: decoder, logger: logger,
-                    zapDenied: ingestZap, now: now)
+                    zapDenied: ingestZap, now: now, tap: tap)
                 if liveClock {
                     ticker = try Ticker(context: context, endpoint: internalEndpoints.clock, now: now)
                 }
@@ -95,7 +100,7 @@ public final class Pipeline: @unchecked Sendable {
                     endpoints: .init(journal: internalEndpoints.journal, clock: internalEndpoints.clock,
                                      incidents: internalEndpoints.incidents, control: internalEndpoints.control),
                     journalPath: data + "/journal.sqlite", storePath: data + "/classify.sqlite", sync: sync,
-                    catalog: config.catalog, areas: config.areas, logger: logger)
+                    catalog: config.catalog, areas: config.areas, logger: logger, tap: tap)
             }
             if roles.contains(.dispatch) {
                 dispatch = try DispatchWorker(
