@@ -152,13 +152,11 @@ public final class ClassifyWorker: Sendable {
         while !s.stopping() {
             var changes = ChangeBatch()
             // The events ingest of this process decoded, when the tap holds the next ones.
-            if let (first, events) = s.tap?.take(after: s.offset, limit: batchSize) {
-                var seq = first
-                for event in events {
+            if let events = s.tap?.take(after: s.offset, limit: batchSize) {
+                for (seq, event) in events {
                     if let c = s.engine.correlate(event, seq: seq) { changes.add(c) }
-                    seq += 1
                 }
-                try commit(s, changes: changes, offset: seq - 1, clock: nil)
+                try commit(s, changes: changes, offset: events[events.count - 1].seq, clock: nil)
                 continue
             }
             // Each payload decoded where SQLite holds it (no array per event).

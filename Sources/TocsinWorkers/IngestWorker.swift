@@ -273,24 +273,12 @@ public final class IngestWorker: Sendable {
         }
         // The journaled events for the classify worker of this process, before it hears of them.
         if let tap = s.tap, done.error == nil, done.batch.events.count == done.outcomes.count {
-            var first: Int64?, accepted = 0
-            for case .accepted(let seq) in done.outcomes {
-                if first == nil { first = seq }
-                accepted += 1
+            var journaled: [(seq: Int64, event: Event)] = []
+            journaled.reserveCapacity(done.outcomes.count)
+            for (outcome, event) in zip(done.outcomes, done.batch.events) {
+                if case .accepted(let seq) = outcome { journaled.append((seq, event)) }
             }
-            if let first {
-                // The batch's own array when every event was new (the common case: no copy); else the new ones.
-                if accepted == done.outcomes.count {
-                    tap.publish(first: first, done.batch.events)
-                } else {
-                    var fresh: [Event] = []
-                    fresh.reserveCapacity(accepted)
-                    for (outcome, event) in zip(done.outcomes, done.batch.events) {
-                        if case .accepted = outcome { fresh.append(event) }
-                    }
-                    tap.publish(first: first, fresh)
-                }
-            }
+            tap.publish(journaled)
         }
         if lastSeq > 0 {
             var w = JSONWriter(capacity: 32)

@@ -13,58 +13,40 @@ import TocsinTesting
               text: nil, status: .actual, device: nil)
     }
 
-    static func publish(_ tap: JournalTap, _ seqs: ClosedRange<Int64>) {
-        tap.publish(first: seqs.lowerBound, seqs.map { event(Int($0)) })
-    }
-
-    /// The sequence numbers `take` hands over (from its first and the events' count), checking each event is
-    /// the one published under its number.
-    static func take(_ tap: JournalTap, after seq: Int64, limit: Int) -> [Int64]? {
-        guard let (first, events) = tap.take(after: seq, limit: limit) else { return nil }
-        let seqs = (0..<Int64(events.count)).map { first + $0 }
-        #expect(events.map(\.id) == seqs.map { "e\($0)" })
-        return seqs
+    static func run(_ seqs: ClosedRange<Int64>) -> [(seq: Int64, event: Event)] {
+        seqs.map { ($0, event(Int($0))) }
     }
 
     @Test func handsOverTheEventsAfterAnOffsetOnly() {
         let tap = JournalTap(capacity: 100)
-        #expect(Self.take(tap, after: 0, limit: 10) == nil)
-        Self.publish(tap, 1...5)
-        Self.publish(tap, 6...8)
-        #expect(Self.take(tap, after: 0, limit: 3) == [1, 2, 3])
-        // One run at a time.
-        #expect(Self.take(tap, after: 3, limit: 10) == [4, 5])
-        #expect(Self.take(tap, after: 5, limit: 10) == [6, 7, 8])
-        #expect(Self.take(tap, after: 8, limit: 10) == nil)  // emptied
-        Self.publish(tap, 9...12)
-        // An offset inside a run: what comes after it (classify read the rest from the journal).
-        #expect(Self.take(tap, after: 10, limit: 10) == [11, 12])
-        Self.publish(tap, 13...14)
-        // An offset before the runs held: the tap cannot say what lies between; classify reads the journal.
-        #expect(Self.take(tap, after: 11, limit: 10) == nil)
-        #expect(Self.take(tap, after: 12, limit: 10) == [13, 14])
-        // An offset past a run drops it.
-        Self.publish(tap, 15...20)
-        #expect(Self.take(tap, after: 20, limit: 10) == nil)
-        #expect(tap.taken == 3 + 2 + 3 + 2 + 2 && tap.missed == 4)
+        #expect(tap.take(after: 0, limit: 10) == nil)
+        tap.publish(Self.run(1...5))
+        tap.publish(Self.run(6...8))
+        #expect(tap.take(after: 0, limit: 3)?.map(\.seq) == [1, 2, 3])
+        #expect(tap.take(after: 3, limit: 10)?.map(\.seq) == [4, 5, 6, 7, 8])
+        #expect(tap.take(after: 3, limit: 10)?.map(\.event) == nil)  // gone: emptied
+        tap.publish(Self.run(9...12))
+        // An offset inside the run: what comes after it (classify read the rest from the journal).
+        #expect(tap.take(after: 10, limit: 10)?.map(\.seq) == [11, 12])
+        tap.publish(Self.run(13...14))
+        // An offset before the run: the tap cannot say what lies between; classify reads the journal.
+        #expect(tap.take(after: 11, limit: 10) == nil)
+        #expect(tap.take(after: 12, limit: 10)?.map { $0.event.id } == ["e13", "e14"])
+        #expect(tap.taken == 3 + 5 + 2 + 2 && tap.missed == 3)
     }
 
     @Test func aRunThatDoesNotContinueReplacesAndTheOldestGoPastTheCapacity() {
         let tap = JournalTap(capacity: 4)
-        Self.publish(tap, 1...3)
-        Self.publish(tap, 10...11)  // not after 3: a new run
-        #expect(Self.take(tap, after: 0, limit: 10) == nil)
-        #expect(Self.take(tap, after: 9, limit: 10) == [10, 11])
-        Self.publish(tap, 12...13)
-        Self.publish(tap, 14...15)
-        Self.publish(tap, 16...17)  // six held: the oldest run goes
-        #expect(Self.take(tap, after: 11, limit: 10) == nil)
-        #expect(Self.take(tap, after: 13, limit: 10) == [14, 15])
-        for k in stride(from: 18, to: 1000, by: 3) { Self.publish(tap, Int64(k)...Int64(k + 2)) }
-        // (the last run: 999...1001; the one before it, 996...998, went past the capacity)
-        #expect(Self.take(tap, after: 995, limit: 10) == nil)
-        #expect(Self.take(tap, after: 998, limit: 2) == [999, 1000])
-        #expect(Self.take(tap, after: 1000, limit: 2) == [1001])
+        tap.publish(Self.run(1...3))
+        tap.publish(Self.run(10...11))  // not after 3: a new run
+        #expect(tap.take(after: 0, limit: 10) == nil)
+        #expect(tap.take(after: 9, limit: 10)?.map(\.seq) == [10, 11])
+        tap.publish(Self.run(12...17))  // six events, four kept
+        #expect(tap.take(after: 11, limit: 10) == nil)
+        #expect(tap.take(after: 13, limit: 10)?.map(\.seq) == [14, 15, 16, 17])
+        for k in stride(from: 18, to: 1000, by: 3) { tap.publish(Self.run(Int64(k)...Int64(k + 2))) }
+        // (the last run: 999...1001)
+        #expect(tap.take(after: 997, limit: 10)?.map(\.seq) == [998, 999, 1000, 1001])
     }
 
     /// A pipeline with every worker in the process: classify takes ingest's events from the tap, and what it
