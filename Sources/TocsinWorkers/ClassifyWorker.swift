@@ -47,8 +47,6 @@ public final class ClassifyWorker: Sendable {
         var now: Timestamp?
         /// True once the worker is asked to stop: long catch-ups end at the next batch.
         var stopping: @Sendable () -> Bool = { false }
-        /// The events ingest of this process journaled, decoded (nil: ingest runs elsewhere).
-        var tap: JournalTap?
 
         init(journalSub: Socket, clockSub: Socket, notify: Socket, control: Socket, reader: JournalReader,
              store: WorkerStore, engine: IncidentEngine, decoder: EventDecoder, logger: Logger, offset: Int64,
@@ -69,7 +67,7 @@ public final class ClassifyWorker: Sendable {
 
     /// Opens the stores, restores the incidents and binds/connects the sockets.
     public init(context: Context, endpoints: Endpoints, journalPath: String, storePath: String, sync: SyncMode,
-                catalog: Catalog, areas: AreaTree, logger: Logger, tap: JournalTap? = nil) throws {
+                catalog: Catalog, areas: AreaTree, logger: Logger) throws {
         let store = try WorkerStore(path: storePath, sync: sync, owner: true)
         let rows = try store.loadState()
         var incidents: [Incident] = []
@@ -93,7 +91,6 @@ public final class ClassifyWorker: Sendable {
                           store: store, engine: engine,
                           decoder: EventDecoder(catalog: catalog, areas: areas, maxFutureSeconds: .infinity),
                           logger: logger, offset: offset, now: clock > 0 ? Timestamp(micros: clock) : nil)
-            state.tap = tap
         } catch {
             sockets.closeAll()
             throw error
@@ -151,14 +148,6 @@ public final class ClassifyWorker: Sendable {
         let decoder = s.decoder  // once, not per event (see `IngestWorker.receive`)
         while !s.stopping() {
             var changes = ChangeBatch()
-            // The events ingest of this process decoded, when the tap holds the next ones.
-            if let events = s.tap?.take(after: s.offset, limit: batchSize) {
-                for (seq, event) in events {
-                    if let c = s.engine.correlate(event, seq: seq) { changes.add(c) }
-                }
-                try commit(s, changes: changes, offset: events[events.count - 1].seq, clock: nil)
-                continue
-            }
             // Each payload decoded where SQLite holds it (no array per event).
             let last = try s.reader.forEachPayload(after: s.offset, limit: batchSize) { seq, payload in
                 switch decoder.decode(payload, now: Timestamp(micros: .max)) {

@@ -71,8 +71,6 @@ public final class IngestWorker: Sendable {
         var refusedStored = 0
         var refused: @Sendable () -> Int = { 0 }
         var zapDenied: @Sendable () -> Int = { 0 }
-        /// Where the journaled events go, decoded, for the classify worker of this process (nil: none here).
-        var tap: JournalTap?
 
         init(router: Socket, notify: Socket, journal: Journal, decoder: EventDecoder,
              logger: Logger, settings: Settings, now: @escaping @Sendable () -> Timestamp) {
@@ -90,7 +88,7 @@ public final class IngestWorker: Sendable {
     /// Binds the endpoints now (so that a busy port fails start-up); `start()` runs the loop.
     public init(context: Context, settings: Settings, journal: Journal, decoder: EventDecoder, logger: Logger,
                 zapDenied: @escaping @Sendable () -> Int = { 0 },
-                now: @escaping @Sendable () -> Timestamp = WallClock.now, tap: JournalTap? = nil) throws {
+                now: @escaping @Sendable () -> Timestamp = WallClock.now) throws {
         let router = try context.makeSocket(.router)
         let notify: Socket
         do {
@@ -115,7 +113,6 @@ public final class IngestWorker: Sendable {
         self.thread = try WorkerThread(name: "ingest")
         self.state = State(router: router, notify: notify, journal: journal, decoder: decoder,
                            logger: logger, settings: settings, now: now)
-        state.tap = tap
         self.state.zapDenied = zapDenied
         let monitor = self.monitor
         if settings.storesRefusedConnections { self.state.refused = { monitor.refused } }
@@ -214,7 +211,7 @@ public final class IngestWorker: Sendable {
         while batch.replies.count < limit, let message = try s.router.receive(dontWait: true, maxFrames: 8) {
             batch.received.append(DispatchTime.now().uptimeNanoseconds)
             batch.replies.append(classify(message, s, decoder: decoder, now: now, allowed: allowed,
-                                          entries: &batch.entries, events: &batch.events))
+                                          entries: &batch.entries))
         }
     }
 
@@ -271,15 +268,6 @@ public final class IngestWorker: Sendable {
                 _ = try? s.router.send(envelope: pending.envelope, body: bytes, dontWait: true)
             }
         }
-        // The journaled events for the classify worker of this process, before it hears of them.
-        if let tap = s.tap, done.error == nil, done.batch.events.count == done.outcomes.count {
-            var journaled: [(seq: Int64, event: Event)] = []
-            journaled.reserveCapacity(done.outcomes.count)
-            for (outcome, event) in zip(done.outcomes, done.batch.events) {
-                if case .accepted(let seq) = outcome { journaled.append((seq, event)) }
-            }
-            tap.publish(journaled)
-        }
         if lastSeq > 0 {
             var w = JSONWriter(capacity: 32)
             w.beginObject()
@@ -293,8 +281,6 @@ public final class IngestWorker: Sendable {
     struct Batch: @unchecked Sendable {
         var replies: [Pending] = []
         var entries: [JournalEntry] = []
-        /// The decoded event of each entry, for the tap (empty without one).
-        var events: [Event] = []
         var counts: [String: Int] = [:]
         /// When each message was taken from the socket (monotonic ns), for the ack latency histogram.
         var received: [UInt64] = []
@@ -316,7 +302,7 @@ public final class IngestWorker: Sendable {
     /// Checks one message and either queues its event for the journal or decides its rejection.
     static func classify(_ message: Message, _ s: State, decoder: EventDecoder, now: Timestamp,
                          allowed: [String: String]? = nil,
-                         entries: inout [JournalEntry], events: inout [Event]) -> Pending {
+                         entries: inout [JournalEntry]) -> Pending {
         // The envelope (the peer's routing id, and the empty delimiter a REQ client puts before its frame: answered
         // with the same envelope) and the frames after it, without copying the message's list of frames.
         let all = message.frames
@@ -371,7 +357,6 @@ public final class IngestWorker: Sendable {
             // The frame as sent: it decoded and validated, and re-encoding it would cost a seventh of the thread.
             entries.append(JournalEntry(source: event.source.rawValue, eventID: event.id, status: event.status,
                                         payload: frame))
-            if s.tap != nil { events.append(event) }
             return Pending(envelope: envelope, verdict: .journal(id: event.id))
         }
     }

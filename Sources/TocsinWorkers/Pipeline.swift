@@ -28,8 +28,6 @@ public final class Pipeline: @unchecked Sendable {
     let ticker: Ticker?
     let ingest: IngestWorker?
     let classify: ClassifyWorker?
-    /// Ingest's decoded events for classify, when both run in this process.
-    public let tap: JournalTap?
     let dispatch: DispatchWorker?
     let plan: PlanWorker?
     /// The clock endpoint when the pipeline has no live ticker (see `makeVirtualClock`).
@@ -72,9 +70,6 @@ public final class Pipeline: @unchecked Sendable {
             }
             let zapRef = zap
             let zapDenied: @Sendable () -> Int = { zapRef?.deniedCount ?? 0 }
-            // Ingest hands its decoded events to classify when both run here.
-            let tap = roles.contains(.ingest) && roles.contains(.classify) ? JournalTap() : nil
-            self.tap = tap
             if roles.contains(.ingest) {
                 let j = try SQLiteJournal(path: data + "/journal.sqlite", sync: sync)
                 journal = j
@@ -89,7 +84,7 @@ public final class Pipeline: @unchecked Sendable {
                 settings.storesRefusedConnections = !dispatchHere
                 ingest = try IngestWorker(
                     context: context, settings: settings, journal: j, decoder: decoder, logger: logger,
-                    zapDenied: ingestZap, now: now, tap: tap)
+                    zapDenied: ingestZap, now: now)
                 if liveClock {
                     ticker = try Ticker(context: context, endpoint: internalEndpoints.clock, now: now)
                 }
@@ -100,7 +95,7 @@ public final class Pipeline: @unchecked Sendable {
                     endpoints: .init(journal: internalEndpoints.journal, clock: internalEndpoints.clock,
                                      incidents: internalEndpoints.incidents, control: internalEndpoints.control),
                     journalPath: data + "/journal.sqlite", storePath: data + "/classify.sqlite", sync: sync,
-                    catalog: config.catalog, areas: config.areas, logger: logger, tap: tap)
+                    catalog: config.catalog, areas: config.areas, logger: logger)
             }
             if roles.contains(.dispatch) {
                 dispatch = try DispatchWorker(
