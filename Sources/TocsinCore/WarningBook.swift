@@ -619,9 +619,10 @@ public struct WarningBook: Sendable {
     /// Over the UTF-8 bytes (a brace is one byte and never part of another character's): going by `Character`
     /// took about 27,000 instructions per headline.
     static func fill(_ template: String, _ values: [String: String]) -> String {
+        // Without a placeholder, the template itself (its storage shared, not copied).
+        guard template.utf8.contains(UInt8(ascii: "{")) else { return template }
         var template = template
         return template.withUTF8 { u in
-            guard u.contains(UInt8(ascii: "{")) else { return String(decoding: u, as: UTF8.self) }
             var out: [UInt8] = []
             out.reserveCapacity(u.count + 64)
             var k = 0

@@ -262,8 +262,6 @@ public final class JournalReader {
     public func close() throws { try db.close() }
 }
 
-/// Opens (creating when needed) a SQLite database in WAL mode with the given `synchronous` level, waiting up to
-/// 5 s for a lock held by another connection or process; through the VFS named `vfs` when given.
 extension DatabaseQueue {
     /// Runs `body`, a single SELECT (atomic on its own) or several that need no common snapshot, on the queue's
     /// connection as it is: GRDB's `read` on a queue wraps the block in `PRAGMA query_only = 1` ... `= 0` and a
@@ -289,6 +287,8 @@ extension DatabaseQueue {
     }
 }
 
+/// Opens (creating when needed) a SQLite database in WAL mode with the given `synchronous` level, waiting up to
+/// 5 s for a lock held by another connection or process; through the VFS named `vfs` when given.
 func openWAL(path: String, sync: SyncMode, cacheKiB: Int? = nil, autoCheckpoint: Bool = true,
              vfs: String? = nil) throws -> DatabaseQueue {
     var config = Configuration()
