@@ -226,6 +226,16 @@ enum ASCIIWord {
         return below20 || w & highs != 0 || hasZero(w ^ 0x2222_2222_2222_2222) || hasZero(w ^ 0x5C5C_5C5C_5C5C_5C5C)
             || hasZero(w ^ 0x7F7F_7F7F_7F7F_7F7F)
     }
+
+    /// The first position from `k` on, in steps of eight bytes, whose word may end a string or rule it out
+    /// (`mayEndString`), or where fewer than eight bytes are left before `end`: the byte loops of the string
+    /// scans take over from there.
+    @inline(__always)
+    static func skipPlain(_ p: UnsafePointer<UInt8>, from k: Int, end: Int) -> Int {
+        var k = k
+        while k + 8 <= end && !mayEndString(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) { k += 8 }
+        return k
+    }
 }
 
 private enum Ascii {
@@ -476,9 +486,7 @@ struct JSONParser {
         let start = i
         // Fast path: no escapes; validate and copy the slice once. Eight bytes at a time while none of them is
         // a quote, a backslash or outside 0x20-0x7E (the byte loop takes those).
-        while i + 8 <= end && !ASCIIWord.mayEndString(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)) {
-            i += 8
-        }
+        i = ASCIIWord.skipPlain(p, from: i, end: end)
         while i < end {
             let c = p[i]
             if c == Ascii.quote {
@@ -527,10 +535,7 @@ struct JSONParser {
     mutating func plainString() -> Range<Int>? {
         guard i < end, p[i] == Ascii.quote else { return nil }
         let start = i + 1
-        var k = start
-        while k + 8 <= end && !ASCIIWord.mayEndString(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) {
-            k += 8
-        }
+        var k = ASCIIWord.skipPlain(p, from: start, end: end)
         while k < end {
             let c = p[k]
             if c == Ascii.quote {
@@ -899,11 +904,7 @@ public struct JSONWriter: Sendable {
     private static func mayNeedEscape(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = u.baseAddress else { return false }
         let n = u.count
-        var k = 0
-        while k + 8 <= n {
-            if ASCIIWord.mayEndString(UnsafeRawPointer(base + k).loadUnaligned(as: UInt64.self)) { return true }
-            k += 8
-        }
+        var k = ASCIIWord.skipPlain(base, from: 0, end: n)
         while k < n {
             let c = base[k]
             if c < 0x20 || c > 0x7E || c == Ascii.quote || c == Ascii.backslash { return true }
@@ -918,11 +919,7 @@ public struct JSONWriter: Sendable {
         let n = u.count
         // Eight bytes at a time while none can need an escape (the word test also stops at DEL and bytes of
         // multi-byte characters, which the byte loop then takes as they are).
-        if let base = u.baseAddress {
-            while k + 8 <= n && !ASCIIWord.mayEndString(UnsafeRawPointer(base + k).loadUnaligned(as: UInt64.self)) {
-                k += 8
-            }
-        }
+        if let base = u.baseAddress { k = ASCIIWord.skipPlain(base, from: 0, end: n) }
         while k < n {
             let c = u[k]
             if c >= 0x20 && c != Ascii.quote && c != Ascii.backslash {
