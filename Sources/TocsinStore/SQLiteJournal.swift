@@ -21,7 +21,7 @@ public enum SyncMode: String, Sendable {
 public final class SQLiteJournal: Journal {
     private let db: DatabaseQueue
     private let checkpointer: Checkpointer
-    private var keys: Set<Int64>
+    private var keys: DedupKeys
     private var last: Int64
     public let path: String
 
@@ -46,12 +46,14 @@ public final class SQLiteJournal: Journal {
                 """)
         }
         checkpointer = try Checkpointer(path: path, sync: sync, vfs: vfs)
-        (keys, last) = try db.readStatement { db in
-            var set = Set<Int64>()
+        last = try db.readStatement { db in
+            try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM journal") ?? 0
+        }
+        // Rows are numbered from 1 and never deleted: `last` of them.
+        keys = DedupKeys(minimumCapacity: Int(last))
+        try db.readStatement { db in
             let cursor = try Int64.fetchCursor(db, sql: "SELECT key FROM journal")
-            while let k = try cursor.next() { set.insert(k) }
-            let last = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM journal") ?? 0
-            return (set, last)
+            while let k = try cursor.next() { keys.insert(k) }
         }
     }
 
@@ -75,7 +77,7 @@ public final class SQLiteJournal: Journal {
                     let key = dedupKey(source: e.source, id: e.eventID)
                     // New keys go into the set at once (taken out again if the transaction fails), so that one
                     // probe answers both "seen before" and "seen earlier in this batch".
-                    if keys.insert(key).inserted {
+                    if keys.insert(key) {
                         added.append(key)
                     } else if try Self.exists(lookup, key: key, source: e.source, id: e.eventID) {
                         outcomes.append(.duplicate)
@@ -123,19 +125,21 @@ public final class SQLiteJournal: Journal {
         sqlite3_reset(s)
         sqlite3_bind_int64(s, 1, seq)
         sqlite3_bind_int64(s, 2, key)
-        sqlite3_bind_text(s, 5, e.status.rawValue, -1, SQLITE_TRANSIENT)
         // The bytes are bound in place (SQLITE_STATIC) for the one step that reads them: no copy per field.
-        var source = e.source, id = e.eventID
+        var source = e.source, id = e.eventID, status = e.status.rawValue
         let rc: Int32 = source.withUTF8 { src in
             id.withUTF8 { eid in
-                e.payload.withUnsafeBytes { buf in
-                    bindInPlace(s, 3, UnsafeRawBufferPointer(src), text: true)
-                    bindInPlace(s, 4, UnsafeRawBufferPointer(eid), text: true)
-                    bindInPlace(s, 6, buf, text: false)
-                    let rc = sqlite3_step(s)
-                    // Unbound before the buffers go away.
-                    sqlite3_clear_bindings(s)
-                    return rc
+                status.withUTF8 { st in
+                    e.payload.withUnsafeBytes { buf in
+                        bindInPlace(s, 3, UnsafeRawBufferPointer(src), text: true)
+                        bindInPlace(s, 4, UnsafeRawBufferPointer(eid), text: true)
+                        bindInPlace(s, 5, UnsafeRawBufferPointer(st), text: true)
+                        bindInPlace(s, 6, buf, text: false)
+                        let rc = sqlite3_step(s)
+                        // Unbound before the buffers go away.
+                        sqlite3_clear_bindings(s)
+                        return rc
+                    }
                 }
             }
         }
