@@ -57,12 +57,18 @@ struct TierLadder: Sendable {
     }
 
     func tier(count: Int, aggregates: [String: Double]) -> Tier? {
+        tier(count: count) { name in aggregates.isEmpty ? nil : aggregates[name] }
+    }
+
+    /// `tier(count:aggregates:)` with each value name's aggregate from `aggregate`.
+    @inline(__always)
+    func tier(count: Int, aggregate: (String) -> Double?) -> Tier? {
         if steps.isEmpty { return nil }
         // Up to four value names without an allocation (a catalog's types name one or two).
         var a0: Double?, a1: Double?, a2: Double?, a3: Double?
         var more: [Double?] = []
         for (i, name) in names.enumerated() {
-            let x = aggregates.isEmpty ? nil : aggregates[name]
+            let x = aggregate(name)
             switch i {
             case 0: a0 = x
             case 1: a1 = x

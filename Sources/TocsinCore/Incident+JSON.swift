@@ -36,10 +36,11 @@ extension Incident {
         w.endObject()
         w.key("aggregates")
         w.beginObject()
-        for (type, values) in aggregates.sorted(by: { $0.key < $1.key }) {
+        // In order of type and name (the list's own order).
+        typeAggregates.forEachType { type, values in
             w.key(type)
             w.beginObject()
-            for (k, v) in values.sorted(by: { $0.key < $1.key }) { w.field(k, v) }
+            for e in values { w.field(e.name, e.value) }
             w.endObject()
         }
         w.endObject()
@@ -115,7 +116,7 @@ extension Incident {
         self.eventCount = eventCount
         self.samples = SampleIDs(sampleIDs)
         self.typeCounts = TypeCounts(counts)
-        self.aggregates = aggregates
+        self.typeAggregates = TypeAggregates(aggregates)
         self.tier = tier
         self.isOpen = isOpen
         self.version = version

@@ -57,7 +57,12 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
     /// `counts`, without a dictionary of its own while the incident has one event type (the common case).
     var typeCounts: TypeCounts
     /// Per event type, per value name: the sum or the maximum (per the value's `aggregate`) over its events.
-    public internal(set) var aggregates: [String: [String: Double]]
+    public internal(set) var aggregates: [String: [String: Double]] {
+        get { typeAggregates.dictionary }
+        set { typeAggregates = TypeAggregates(newValue) }
+    }
+    /// `aggregates` as one flat list (no dictionary per incident and per type).
+    var typeAggregates: TypeAggregates
     /// Increases on every change that matters to a warning: facts (count, aggregates), tier, area, open/closed.
     public internal(set) var version: Int
     public internal(set) var closedAt: Timestamp?
@@ -70,10 +75,11 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
     public internal(set) var isOpen: Bool
     public internal(set) var closeReason: CloseReason?
 
-    // The form the synthesized conformance had (`typeCounts` encodes as the `counts` dictionary).
+    // The form the synthesized conformance had (`typeCounts` and `typeAggregates` encode as the `counts` and
+    // `aggregates` dictionaries).
     private enum CodingKeys: String, CodingKey {
         case id, openingSeq, type, status, category, capCategories, area, center, extentM, bounds, firstTime, lastTime
-        case eventCount, samples = "sampleIDs", typeCounts = "counts", aggregates, tier, isOpen, version, closedAt, closeReason
+        case eventCount, samples = "sampleIDs", typeCounts = "counts", typeAggregates = "aggregates", tier, isOpen, version, closedAt, closeReason
     }
 
     /// The extent around `center` with a floor of `minimumRadiusM`.
@@ -83,7 +89,7 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
     public func count(of eventType: String) -> Int { typeCounts.count(of: eventType) }
 
     /// The aggregate of `value` over the incident's events of `eventType`; `nil` when never reported.
-    public func aggregate(_ value: String, of eventType: String) -> Double? { aggregates[eventType]?[value] }
+    public func aggregate(_ value: String, of eventType: String) -> Double? { typeAggregates.value(value, of: eventType) }
 
     /// The incident's number (`openingSeq`) from an id `inc-<n>`.
     public static func number(fromID id: String) -> Int64? {
@@ -108,7 +114,7 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
         eventCount = 0
         samples = SampleIDs()
         typeCounts = TypeCounts()
-        aggregates = [:]
+        typeAggregates = TypeAggregates()
         tier = nil
         isOpen = true
         version = 0
@@ -140,16 +146,13 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
         if eventCount <= Self.sampleSize && samples.count < Self.sampleSize { samples.append(event.id) }
         // The catalog's copy of the type name: the event's own (decoded) copy would stay allocated with the incident.
         typeCounts.add(spec.name)
-        if !event.values.isEmpty {
-            // One lookup of the type's aggregates and one per value, changed in place.
-            aggregates[spec.name, default: [:]].fold(event.values, spec: spec)
-        }
+        if !event.values.isEmpty { typeAggregates.fold(event.values, spec: spec) }
         if area != event.area, let common = area.commonAncestor(with: event.area) { area = common }
         if typeCounts.typeCount == 1 {
             // Only this type's facts changed, and it is the incident's only type (the common case): its tier alone.
-            tier = spec.tier(count: eventCount, aggregates: aggregates[spec.name] ?? [:])
+            tier = typeAggregates.tier(spec, count: eventCount)
         } else {
-            tier = Self.tier(counts: counts, aggregates: aggregates, catalog: catalog)
+            tier = Self.tier(counts: counts, aggregates: typeAggregates, catalog: catalog)
         }
         version += 1
     }
@@ -163,12 +166,10 @@ public struct Incident: Sendable, Hashable, Codable, Identifiable {
     }
 
     /// The highest tier reached by any event type of the incident.
-    static func tier(counts: [String: Int], aggregates: [String: [String: Double]], catalog: Catalog) -> Tier? {
+    static func tier(counts: [String: Int], aggregates: TypeAggregates, catalog: Catalog) -> Tier? {
         var best: Tier?
         for (type, count) in counts {
-            guard let spec = catalog.types[type],
-                let t = spec.tier(count: count, aggregates: aggregates[type] ?? [:])
-            else { continue }
+            guard let spec = catalog.types[type], let t = aggregates.tier(spec, count: count) else { continue }
             if best == nil || t > best! { best = t }
         }
         return best
@@ -313,18 +314,81 @@ struct TypeCounts: Sendable, Hashable, Codable {
     }
 }
 
-extension Dictionary where Key == String, Value == Double {
-    /// Folds an event's `values` into these aggregates (value name -> sum or max) per `spec`.
+/// An incident's value aggregates (per event type, per value name: the sum or the maximum over its events) as
+/// one list sorted by type and name. Classify folds every event's values in: with a dictionary of dictionaries
+/// that was three lookups by hashed text per event (and the tier's a fourth), a tenth of the classify thread, and
+/// two dictionaries per incident that has values. The names are the catalog's own copies (`fold`), so comparing
+/// them mostly finds the same storage. A type appears only with at least one value (the decoder refuses values
+/// its type does not name, so folding an event with values always adds one).
+struct TypeAggregates: Sendable, Hashable, Codable {
+    struct Entry: Sendable, Hashable {
+        var type: String
+        var name: String
+        var value: Double
+    }
+
+    private(set) var entries: [Entry] = []
+
+    init() {}
+
+    init(_ dictionary: [String: [String: Double]]) {
+        for (type, values) in dictionary {
+            for (name, value) in values { entries.append(Entry(type: type, name: name, value: value)) }
+        }
+        entries.sort { ($0.type, $0.name) < ($1.type, $1.name) }
+    }
+
+    var isEmpty: Bool { entries.isEmpty }
+
+    var dictionary: [String: [String: Double]] {
+        var out: [String: [String: Double]] = [:]
+        for e in entries { out[e.type, default: [:]][e.name] = e.value }
+        return out
+    }
+
+    /// The aggregate of `name` over the events of `type`.
+    func value(_ name: String, of type: String) -> Double? {
+        entries.first { $0.type == type && $0.name == name }?.value
+    }
+
+    /// The types in order, each with its values in order (as JSON writes them).
+    func forEachType(_ body: (String, ArraySlice<Entry>) -> Void) {
+        var start = 0
+        while start < entries.count {
+            var end = start + 1
+            while end < entries.count && entries[end].type == entries[start].type { end += 1 }
+            body(entries[start].type, entries[start..<end])
+            start = end
+        }
+    }
+
+    /// Folds an event's `values` into the aggregates of `spec`'s type (value name -> sum or max).
     @inline(__always)
     mutating func fold(_ values: EventValues, spec: EventTypeSpec) {
         for v in spec.values {
             guard let x = values[v.name] else { continue }
-            if let i = index(forKey: v.name) {
-                self.values[i] = v.aggregate.combine(self.values[i], x)
+            if let i = entries.firstIndex(where: { $0.type == spec.name && $0.name == v.name }) {
+                entries[i].value = v.aggregate.combine(entries[i].value, x)
             } else {
-                self[v.name] = x
+                let entry = Entry(type: spec.name, name: v.name, value: x)
+                let at = entries.firstIndex { ($0.type, $0.name) > (entry.type, entry.name) } ?? entries.count
+                entries.insert(entry, at: at)
             }
         }
+    }
+
+    /// The tier `spec`'s conditions give with `count` events of its type and these aggregates.
+    func tier(_ spec: EventTypeSpec, count: Int) -> Tier? {
+        spec.ladder.tier(count: count) { name in isEmpty ? nil : value(name, of: spec.name) }
+    }
+
+    init(from decoder: any Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode([String: [String: Double]].self))
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(dictionary)
     }
 }
 
@@ -433,10 +497,10 @@ extension Incident {
         w.endObject()
         w.key("aggregates")
         w.beginObject()
-        for (type, values) in aggregates {
+        typeAggregates.forEachType { type, values in
             w.key(type)
             w.beginObject()
-            for (k, v) in values { w.field(k, v) }
+            for e in values { w.field(e.name, e.value) }
             w.endObject()
         }
         w.endObject()
