@@ -150,7 +150,7 @@ public final class ClassifyWorker: Sendable {
             var changes = ChangeBatch()
             // Each payload decoded where SQLite holds it (no array per event).
             let last = try s.reader.forEachPayload(after: s.offset, limit: batchSize) { seq, payload in
-                switch decoder.decode(payload, now: Timestamp(micros: .max)) {
+                switch decoder.decodeWithoutDetails(payload, now: Timestamp(micros: .max)) {
                 case .success(let event):
                     if let c = s.engine.correlate(event, seq: seq) { changes.add(c) }
                 case .failure(let rejection):

@@ -38,6 +38,31 @@ private typealias F = CoreFixtures
         }
     }
 
+    /// `decodeWithoutDetails` accepts and refuses exactly what `decode` does, and gives its event without `text`
+    /// and `device`, by either path (the escapes and non-ASCII bytes among the good events take the full one).
+    @Test func correlationDecodeIsDecodeWithoutDetails() throws {
+        var withDetails = 0
+        for c in EventDecoderTests.goodEvents {
+            let bytes = Array(c.json.utf8)
+            var expected = try F.decoder.decode(bytes, now: F.now).get()
+            if expected.text != nil || expected.device != nil { withDetails += 1 }
+            expected.text = nil
+            expected.device = nil
+            let event = try bytes.withUnsafeBytes { try F.decoder.decodeWithoutDetails($0, now: F.now).get() }
+            #expect(event == expected, "\(c.json)")
+        }
+        #expect(withDetails > 0)
+        for c in EventDecoderTests.badEvents {
+            let refused = c.bytes.withUnsafeBytes { F.decoder.decodeWithoutDetails($0, now: F.now) }
+            let expected = F.decoder.decode(c.bytes, now: F.now)
+            guard case .failure(let rejection) = refused, case .failure(let wanted) = expected else {
+                Issue.record("accepted a bad event: \(String(decoding: c.bytes, as: UTF8.self))")
+                continue
+            }
+            #expect(rejection == wanted)
+        }
+    }
+
     /// Frames as platforms send them: every field, in several orders, with and without whitespace.
     @Test func takesCommonFramesInAnyOrderAndSpacing() throws {
         let fields: [(String, String)] = [
