@@ -134,6 +134,10 @@ struct EventFactory {
 /// followed by `digits` decimal digits; nil when it is not one of those. The gateway writes compact JSON with
 /// `id` first, so the digits sit at a fixed place.
 func replySeq(_ reply: [UInt8], prefix: String, digits: Int) -> Int? {
+    reply.withUnsafeBytes { replySeq($0, prefix: prefix, digits: digits) }
+}
+
+func replySeq(_ reply: UnsafeRawBufferPointer, prefix: String, digits: Int) -> Int? {
     let start = 7 + prefix.utf8.count
     guard reply.count >= start + digits else { return nil }
     var n = 0
@@ -150,10 +154,14 @@ private let acceptedSuffix = Array(#","status":"accepted"}"#.utf8)
 
 @inline(__always)
 func isAccepted(_ reply: [UInt8]) -> Bool {
-    guard reply.count > acceptedSuffix.count else { return false }
-    return reply.withUnsafeBufferPointer { b in
-        let tail = UnsafeBufferPointer(rebasing: b[(b.count - acceptedSuffix.count)...])
-        return tail.elementsEqual(acceptedSuffix)
+    reply.withUnsafeBytes { isAccepted($0) }
+}
+
+@inline(__always)
+func isAccepted(_ reply: UnsafeRawBufferPointer) -> Bool {
+    guard reply.count > acceptedSuffix.count, let base = reply.baseAddress else { return false }
+    return acceptedSuffix.withUnsafeBytes { suffix in
+        memcmp(base + (reply.count - suffix.count), suffix.baseAddress!, suffix.count) == 0
     }
 }
 

@@ -364,6 +364,21 @@ public final class Socket: @unchecked Sendable {
         return true
     }
 
+    /// Sends a one-frame message from `bytes` (libzmq copies them): `send([frame])` without making that list.
+    @discardableResult
+    public func send(frame bytes: UnsafeRawBufferPointer, dontWait: Bool = false) throws -> Bool {
+        let socket = try live("zmq_send")
+        let flags: Int32 = dontWait ? Int32(ZMQ_DONTWAIT) : 0
+        while true {
+            let rc = zmq_send(socket, bytes.baseAddress, bytes.count, flags)
+            if rc >= 0 { return true }
+            let code = zmq_errno()
+            if code == EINTR { continue }
+            if code == EAGAIN { return false }
+            throw ZMQError(code: code, operation: "zmq_send")
+        }
+    }
+
     /// One frame: true when sent, false on EAGAIN; EINTR is retried, other errors thrown.
     private func sendFrame(_ socket: UnsafeMutableRawPointer, _ frame: [UInt8], flags: Int32) throws -> Bool {
         while true {
@@ -436,6 +451,36 @@ public final class Socket: @unchecked Sendable {
         var part = zmq_msg_t()
         return try withUnsafeMutablePointer(to: &part) { msg in
             try receive(socket, into: msg, dontWait: dontWait, maxFrames: maxFrames)
+        }
+    }
+
+    /// Receives one whole message and hands its last frame's bytes to `body` where libzmq holds them (no copy,
+    /// no list of frames; the frames before it are read and dropped): for a client that only reads its answers.
+    /// The bytes are valid during `body` only. Returns nil as ``receive(dontWait:maxFrames:)`` does (nothing
+    /// waiting with `dontWait`, or a receive time-out).
+    public func receiveLast<T>(dontWait: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        let socket = try live("zmq_msg_recv")
+        var part = zmq_msg_t()
+        return try withUnsafeMutablePointer(to: &part) { msg in
+            var isFirst = true
+            while true {
+                zmq_msg_init(msg)
+                let flags: Int32 = isFirst && dontWait ? Int32(ZMQ_DONTWAIT) : 0
+                while zmq_msg_recv(msg, socket, flags) < 0 {
+                    let code = zmq_errno()
+                    if code == EINTR { continue }
+                    zmq_msg_close(msg)
+                    if code == EAGAIN && isFirst { return nil }
+                    throw ZMQError(code: code, operation: "zmq_msg_recv")
+                }
+                isFirst = false
+                if zmq_msg_more(msg) != 0 {
+                    zmq_msg_close(msg)
+                    continue
+                }
+                defer { zmq_msg_close(msg) }
+                return try body(UnsafeRawBufferPointer(start: zmq_msg_data(msg), count: zmq_msg_size(msg)))
+            }
         }
     }
 

@@ -55,6 +55,30 @@ struct MultipartTests {
         }
     }
 
+    @Test("send(frame:) is send([frame]); receiveLast reads each message's last frame in place, boundaries kept",
+          arguments: Transport.allCases)
+    func singleFrameAndLastFrame(transport: Transport) throws {
+        try withPushPull(transport) { push, pull in
+            for body in [bytes("answer"), [], [0, 255, 0, 7]] {
+                #expect(try body.withUnsafeBytes { try push.send(frame: $0) })
+                let message = try #require(try pull.receive())
+                #expect(message.frames == [body])
+            }
+            // Multipart messages: only the last frame reaches the closure, and the next message is intact.
+            for count in [1, 2, 5] {
+                let sent = Self.frames(count)
+                #expect(try push.send(sent))
+                let last = try #require(try pull.receiveLast { Array($0) })
+                #expect(last == sent.last)
+            }
+            #expect(try push.send(Message(strings: ["a", "b"])))
+            #expect(try push.send(Message(strings: ["next"])))
+            #expect(try pull.receiveLast { String(decoding: $0, as: UTF8.self) } == "b")
+            #expect(try pull.receiveLast { String(decoding: $0, as: UTF8.self) } == "next")
+            #expect(try pull.receiveLast(dontWait: true) { _ in true } == nil)
+        }
+    }
+
     @Test("A message over maxFrames is truncated and the next message is intact")
     func truncated() throws {
         try withPushPull(.tcp) { push, pull in
