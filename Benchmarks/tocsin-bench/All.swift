@@ -228,7 +228,7 @@ func runAllCommand(_ arguments: [String]) throws {
                 return "  ingest \(grouped(r.ingestPerSecond)) accepted/s; sustained \(grouped(r.sustainedPerSecond))/s "
                     + "(idle \(fixed(r.drainSeconds, 1)) s after the last send); \(r.triggersSent) warnings x 10 subscribers; "
                     + "CPU per event \(fixed(r.pipelineMicrosPerEvent, 2)) us in the pipeline, "
-                    + "\(fixed(r.machineMicrosPerEvent, 2)) us on the machine"
+                    + "\(fixed(r.machineMicrosPerEvent, 2)) us on the machine; by thread (us): \(r.busiestThreads(8))"
             }
             guard let r = result else { continue }
             results[mode.rawValue] = r.json

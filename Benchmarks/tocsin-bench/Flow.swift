@@ -122,11 +122,24 @@ struct FlowResult {
     /// Busy CPU seconds of the whole machine over the same time (the platform and subscriber processes, libzmq's
     /// threads, the kernel's work for them: everything).
     var machineCPUSeconds = 0.0
+    /// CPU seconds by thread over the same time: the pipeline's threads by name (`journal`, `ingest`, ...), and
+    /// the platform and subscriber processes' threads as `platforms: <name>` and `subscribers: <name>` (their main
+    /// thread and libzmq's I/O thread), summed over the processes, from their start signal to their end.
+    var cpuSecondsByThread: [String: Double] = [:]
 
     /// CPU time per accepted event, microseconds: the pipeline's process, and the whole machine. Steadier than
     /// events/s on a shared machine, and what decides how many events/s two cores can take.
     var pipelineMicrosPerEvent: Double { accepted > 0 ? cpuSeconds * 1e6 / Double(accepted) : 0 }
     var machineMicrosPerEvent: Double { accepted > 0 ? machineCPUSeconds * 1e6 / Double(accepted) : 0 }
+    /// `cpuSecondsByThread` per accepted event, microseconds.
+    var microsPerEventByThread: [String: Double] {
+        accepted > 0 ? cpuSecondsByThread.mapValues { $0 * 1e6 / Double(accepted) } : [:]
+    }
+    /// The threads that used the most per event, as `name us, ...`.
+    func busiestThreads(_ count: Int) -> String {
+        microsPerEventByThread.sorted { $0.value > $1.value }.prefix(count)
+            .map { "\($0.key) \(fixed($0.value, 2))" }.joined(separator: ", ")
+    }
 
     /// Accepted events per second inside the window (the ingest figure).
     var ingestPerSecond: Double { Double(ackedInWindow) / settings.seconds }
@@ -163,7 +176,8 @@ struct FlowResult {
             "unmatched": unmatched, "warnings_before_schedule": warningsBeforeSchedule,
             "max_send_lag_ms": Double(maxSendLagMicros) / 1000, "achieved_rate": achievedRate,
             "cpu_seconds": cpuSeconds, "wall_seconds": wallSeconds, "machine_cpu_seconds": machineCPUSeconds,
-            "pipeline_cpu_us_per_event": pipelineMicrosPerEvent, "machine_cpu_us_per_event": machineMicrosPerEvent, "problems": problems,
+            "pipeline_cpu_us_per_event": pipelineMicrosPerEvent, "machine_cpu_us_per_event": machineMicrosPerEvent,
+            "cpu_us_per_event_by_thread": microsPerEventByThread, "problems": problems,
         ]
         if settings.rate != nil {
             doc["send_to_ack"] = percentilesJSON(ack)
@@ -171,6 +185,13 @@ struct FlowResult {
         }
         if let f = firstNotAccepted { doc["first_not_accepted"] = f }
         return doc
+    }
+}
+
+extension FlowResult {
+    /// Adds a child's CPU seconds by thread (`cpu_seconds_by_thread` of its result) under `role: <name>`.
+    mutating func addThreads(_ value: Any?, as role: String) {
+        for (name, t) in (value as? [String: Any]) ?? [:] { cpuSecondsByThread["\(role): \(name)", default: 0] += double(t) }
     }
 }
 
@@ -237,6 +258,7 @@ func runFlow(_ target: FlowTarget, _ settings: FlowSettings, configPath: String,
     defer { command?.close() }
 
     let cpu0 = processCPUSeconds()
+    let threads0 = threadCPUSeconds()
     let machine0 = CPUSample.now().machine
     let t0 = monoNanos() + 200_000_000
     for c in children { c.send("go \(t0)") }
@@ -255,6 +277,7 @@ func runFlow(_ target: FlowTarget, _ settings: FlowSettings, configPath: String,
         r.achievedRate += double(doc["achieved_rate"])
         if r.firstNotAccepted == nil, let f = doc["first_not_accepted"] as? String { r.firstNotAccepted = "platform \(k): \(f)" }
         addPairs(doc["ack_us"], to: &r.ack)
+        r.addThreads(doc["cpu_seconds_by_thread"], as: "platforms")
     }
     var idleAt = monoNanos()
     if let command {
@@ -268,6 +291,8 @@ func runFlow(_ target: FlowTarget, _ settings: FlowSettings, configPath: String,
     r.drainSeconds = idleAt > sendEnd ? Double(idleAt - sendEnd) / 1e9 : 0
     r.cpuSeconds = processCPUSeconds() - cpu0
     r.machineCPUSeconds = CPUSample.now().machine - machine0
+    // This process's threads: the pipeline's (the relay's), and the benchmark's own main thread.
+    for (name, t) in threadCPUDelta(threads0, threadCPUSeconds()) { r.cpuSecondsByThread[name, default: 0] += t }
     r.wallSeconds = Double(monoNanos() - t0) / 1e9
     usleep(300_000)  // the last warnings cross the feed
     let doc = try subscribers.finish(timeout: 30)
@@ -275,6 +300,7 @@ func runFlow(_ target: FlowTarget, _ settings: FlowSettings, configPath: String,
     r.receivedBySubscriber = (doc["received"] as? [NSNumber])?.map(\.intValue) ?? []
     r.matchedBySubscriber = (doc["matched"] as? [NSNumber])?.map(\.intValue) ?? []
     r.unmatched = int(doc["unmatched"])
+    r.addThreads(doc["cpu_seconds_by_thread"], as: "subscribers")
     r.warningsBeforeSchedule = int(doc["before_schedule"])
     addPairs(doc["latency_us"], to: &r.warning)
     return r

@@ -168,6 +168,7 @@ func runPlatformCommand(_ arguments: [String]) throws {
     var link = ParentLink()
     link.ready()
     let t0 = try link.waitGo()
+    let threads0 = threadCPUSeconds()
     let late = monoNanos() > t0
     let recordFrom = t0 + nanos(warmup)
     let stopAt = recordFrom + nanos(seconds)
@@ -179,18 +180,22 @@ func runPlatformCommand(_ arguments: [String]) throws {
     var maxLag: UInt64 = 0
 
     func drain() throws {
-        // Each reply read where libzmq holds it.
-        while let seq = try socket.receiveLast(dontWait: true, { body -> Int in
+        // Each reply read where libzmq holds it. Unpaced, one clock reading for the replies that are there now
+        // (they count in the window or not by it); paced, each reply's own for its send-to-ack time.
+        let drainedAt = monoNanos()
+        var seq = -1
+        while try socket.receiveLast(dontWait: true, { body in
             replies += 1
-            guard isAccepted(body), let seq = events.seq(inReply: body), seq < sent else {
+            seq = -1
+            guard isAccepted(body), let n = events.seq(inReply: body), n < sent else {
                 bad += 1
                 if firstBad == nil { firstBad = String(decoding: body.prefix(300), as: UTF8.self) }
-                return -1
+                return
             }
-            return seq
+            seq = n
         }) {
             guard seq >= 0 else { continue }
-            let now = monoNanos()
+            let now = rate > 0 ? monoNanos() : drainedAt
             accepted += 1
             if now >= recordFrom && now < stopAt { counted += 1 }
             if rate > 0 {
@@ -227,8 +232,8 @@ func runPlatformCommand(_ arguments: [String]) throws {
         var poller = Poller()
         poller.add(socket)
         while monoNanos() < stopAt {
+            let now = monoNanos()
             while sent - replies < window {
-                let now = monoNanos()
                 if now >= recordFrom && now < stopAt && sent % every == 0 { triggersInWindow += 1 }
                 try events.withEvent(sent) { try socket.send(frame: $0) }
                 sent += 1
@@ -250,6 +255,7 @@ func runPlatformCommand(_ arguments: [String]) throws {
         "started_late": late, "max_send_lag_us": maxLag, "window_seconds": seconds,
         "achieved_rate": Double(sent) / max(1e-9, Double(sendEnd - t0) / 1e9),
         "ack_us": histogramPairs(ack),
+        "cpu_seconds_by_thread": threadCPUDelta(threads0, threadCPUSeconds()),
     ]
     if let firstBad { doc["first_not_accepted"] = firstBad }
     try writeResult(doc, to: out)
@@ -295,6 +301,7 @@ func runSubscribersCommand(_ arguments: [String]) throws {
     var link = ParentLink()
     link.ready()
     let t0 = try link.waitGo()
+    let threads0 = threadCPUSeconds()
     let recordFrom = t0 + nanos(warmup)
     let runPrefix = Array("\(run)-p".utf8)
 
@@ -339,6 +346,7 @@ func runSubscribersCommand(_ arguments: [String]) throws {
     try writeResult([
         "received": received, "matched": matched, "unmatched": unmatched, "recorded": recorded,
         "before_schedule": late, "latency_us": histogramPairs(latency),
+        "cpu_seconds_by_thread": threadCPUDelta(threads0, threadCPUSeconds()),
     ], to: out)
 }
 

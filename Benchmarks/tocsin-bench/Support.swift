@@ -149,6 +149,32 @@ func filesystemType(of path: String) -> String? {
 
 /// CPU time used on the whole machine and by this process, to tell whether something else ran during a phase
 /// (on 2 cores, another build halves what a benchmark can get).
+/// CPU seconds (user + system) of each thread of a process so far, summed by thread name (`/proc/<pid>/task/*/stat`;
+/// `self`: this process). Threads that already ended are not in it.
+func threadCPUSeconds(pid: String = "self") -> [String: Double] {
+    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+    var out: [String: Double] = [:]
+    let folder = "/proc/\(pid)/task"
+    for tid in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+        guard let stat = try? String(contentsOfFile: "\(folder)/\(tid)/stat", encoding: .utf8),
+              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+        else { continue }
+        let name = String(stat[stat.index(after: open)..<close])
+        // After the name: state is field 3, utime 14, stime 15.
+        let f = stat[stat.index(after: close)...].split(separator: " ")
+        guard f.count > 12, let u = Double(f[11]), let s = Double(f[12]) else { continue }
+        out[name, default: 0] += (u + s) / ticks
+    }
+    return out
+}
+
+/// What each thread name used between two `threadCPUSeconds` samples (names that used nothing left out).
+func threadCPUDelta(_ before: [String: Double], _ after: [String: Double]) -> [String: Double] {
+    var out: [String: Double] = [:]
+    for (name, t) in after where t - (before[name] ?? 0) > 0 { out[name] = t - (before[name] ?? 0) }
+    return out
+}
+
 struct CPUSample {
     /// Busy seconds of all cores (`/proc/stat`: everything but idle and iowait).
     var machine: Double

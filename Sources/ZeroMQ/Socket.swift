@@ -456,9 +456,10 @@ public final class Socket: @unchecked Sendable {
 
     /// Receives one whole message and hands its last frame's bytes to `body` where libzmq holds them (no copy,
     /// no list of frames; the frames before it are read and dropped): for a client that only reads its answers.
-    /// The bytes are valid during `body` only. Returns nil as ``receive(dontWait:maxFrames:)`` does (nothing
-    /// waiting with `dontWait`, or a receive time-out).
-    public func receiveLast<T>(dontWait: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+    /// The bytes are valid during `body` only. Returns false where ``receive(dontWait:maxFrames:)`` returns nil
+    /// (nothing waiting with `dontWait`, or a receive time-out). (Not generic: a generic function of this module
+    /// called from another looks up its type's metadata on every call.)
+    public func receiveLast(dontWait: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         let socket = try live("zmq_msg_recv")
         var part = zmq_msg_t()
         return try withUnsafeMutablePointer(to: &part) { msg in
@@ -470,7 +471,7 @@ public final class Socket: @unchecked Sendable {
                     let code = zmq_errno()
                     if code == EINTR { continue }
                     zmq_msg_close(msg)
-                    if code == EAGAIN && isFirst { return nil }
+                    if code == EAGAIN && isFirst { return false }
                     throw ZMQError(code: code, operation: "zmq_msg_recv")
                 }
                 isFirst = false
@@ -479,7 +480,8 @@ public final class Socket: @unchecked Sendable {
                     continue
                 }
                 defer { zmq_msg_close(msg) }
-                return try body(UnsafeRawBufferPointer(start: zmq_msg_data(msg), count: zmq_msg_size(msg)))
+                try body(UnsafeRawBufferPointer(start: zmq_msg_data(msg), count: zmq_msg_size(msg)))
+                return true
             }
         }
     }
