@@ -311,7 +311,7 @@ func runSubscribersCommand(_ arguments: [String]) throws {
     var latency = latencyHistogram()
     var stopAt: UInt64?
 
-    func handle(_ body: [UInt8], subscriber: Int, now: UInt64) {
+    func handle(_ body: UnsafeRawBufferPointer, subscriber: Int, now: UInt64) {
         received[subscriber] += 1
         guard let (platform, seq) = sampleEvent(in: body, runPrefix: runPrefix), seq % every == 0 else {
             unmatched += 1
@@ -335,8 +335,8 @@ func runSubscribersCommand(_ arguments: [String]) throws {
         let ready = try poller.poll(timeoutMilliseconds: stopAt == nil ? 1000 : 20)
         let now = monoNanos()
         for r in ready where r.index < count {
-            while let m = try sockets[r.index].receive(dontWait: true) {
-                handle(m.frames.last ?? [], subscriber: r.index, now: now)
+            // Each warning read where libzmq holds it (its topic frame dropped).
+            while try sockets[r.index].receiveLast(dontWait: true, { handle($0, subscriber: r.index, now: now) }) {
             }
         }
         if stopAt == nil, ready.isReadable(stdinIndex) || link.closed {
@@ -352,16 +352,23 @@ func runSubscribersCommand(_ arguments: [String]) throws {
 
 /// The platform index and sequence number of a warning's `evidence.sample[0]` (`<run>-p<k>-<digits>`), found by
 /// scanning for `"sample":["` (the dispatch worker writes compact JSON).
-func sampleEvent(in body: [UInt8], runPrefix: [UInt8]) -> (platform: Int, seq: Int)? {
-    let marker = Array(#""sample":[""#.utf8)
-    return body.withUnsafeBufferPointer { b -> (Int, Int)? in
-        let n = b.count, m = marker.count
+private let sampleMarker = Array(#""sample":[""#.utf8)
+
+func sampleEvent(in body: UnsafeRawBufferPointer, runPrefix: [UInt8]) -> (platform: Int, seq: Int)? {
+    guard let base = body.baseAddress else { return nil }
+    return sampleMarker.withUnsafeBytes { marker -> (Int, Int)? in
+        let n = body.count, m = marker.count
+        // Each quote (memchr), then the rest of the marker (memcmp).
         var i = 0
-        search: while i + m <= n {
-            for k in 0..<m where b[i + k] != marker[k] {
-                i += 1
-                continue search
-            }
+        while true {
+            guard n - i >= m, let q = memchr(base + i, Int32(UInt8(ascii: "\"")), n - i) else { return nil }
+            i = base.distance(to: UnsafeRawPointer(q))
+            guard n - i >= m else { return nil }
+            if memcmp(base + i, marker.baseAddress!, m) == 0 { break }
+            i += 1
+        }
+        let b = body.bindMemory(to: UInt8.self)
+        do {
             var j = i + m
             guard j + runPrefix.count <= n else { return nil }
             for k in 0..<runPrefix.count where b[j + k] != runPrefix[k] { return nil }
@@ -381,6 +388,5 @@ func sampleEvent(in body: [UInt8], runPrefix: [UInt8]) -> (platform: Int, seq: I
             }
             return digits == 10 ? (platform, seq) : nil
         }
-        return nil
     }
 }
