@@ -345,6 +345,7 @@ final class Checkpointer: @unchecked Sendable {
         walPath = path + "-wal"
         let thread = Thread { [self] in
             Thread.current.name = "checkpoint"
+            setKernelThreadName("checkpoint")
             run()
         }
         thread.start()

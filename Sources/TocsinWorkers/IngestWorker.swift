@@ -430,6 +430,7 @@ final class JournalWriter: @unchecked Sendable {
         committed = try WakeUp()
         let thread = Thread { [self] in
             Thread.current.name = "journal"
+            setKernelThreadName("journal")
             loop()
         }
         thread.start()

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import TocsinStore
 import ZeroMQ
 
 /// A dedicated I/O thread for a worker: it owns the worker's sockets and blocks in `zmq_poll`, never on the
@@ -27,6 +28,7 @@ public final class WorkerThread: Sendable {
         let thread = Thread { [finished] in
             // Named from inside: on Linux a name set before start() never reaches the OS (top, perf).
             Thread.current.name = name
+            setKernelThreadName(name)
             body()
             finished.signal()
         }
