@@ -2,6 +2,7 @@
 // other-load check, the quiet-machine line and the JSON document. See docs/performance.md.
 import CZeroMQ
 import Foundation
+import TocsinCore
 import GRDBSQLite
 
 /// `--name value` options and `--flag` switches of one subcommand.
@@ -142,19 +143,10 @@ func threadCPUNanos() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-/// SplitMix64: a small seeded generator, so every run builds the same events.
-struct BenchRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
+/// A seeded generator (SplitMix64), so every run builds the same events.
+typealias BenchRandom = SplitMix64
+
+extension SplitMix64 {
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
 

@@ -28,20 +28,8 @@ public struct ScheduledEvent: Sendable, Hashable {
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): small, fast and the same on every platform.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-}
+/// The expansion's generator: SplitMix64, the same on every platform.
+typealias SeededGenerator = SplitMix64
 
 extension Scenario {
     /// Every inject's events, sorted by offset then declaration order (inject, then event). Deterministic: the

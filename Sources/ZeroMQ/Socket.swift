@@ -465,15 +465,7 @@ public final class Socket: @unchecked Sendable {
         return try withUnsafeMutablePointer(to: &part) { msg in
             var isFirst = true
             while true {
-                zmq_msg_init(msg)
-                let flags: Int32 = isFirst && dontWait ? Int32(ZMQ_DONTWAIT) : 0
-                while zmq_msg_recv(msg, socket, flags) < 0 {
-                    let code = zmq_errno()
-                    if code == EINTR { continue }
-                    zmq_msg_close(msg)
-                    if code == EAGAIN && isFirst { return false }
-                    throw ZMQError(code: code, operation: "zmq_msg_recv")
-                }
+                guard try receivePart(socket, into: msg, first: isFirst, dontWait: dontWait) else { return false }
                 isFirst = false
                 if zmq_msg_more(msg) != 0 {
                     zmq_msg_close(msg)
@@ -486,22 +478,30 @@ public final class Socket: @unchecked Sendable {
         }
     }
 
+    /// One frame of a message into `msg` (initialised here; the caller closes it once received): false when the
+    /// message's first frame is not there (`EAGAIN`: `dontWait`, or a receive time-out), `EINTR` retried, other
+    /// errors thrown (`msg` closed). Later frames of a message never wait: libzmq delivers messages whole.
+    @inline(__always)
+    private func receivePart(_ socket: UnsafeMutableRawPointer, into msg: UnsafeMutablePointer<zmq_msg_t>, first: Bool,
+                             dontWait: Bool) throws -> Bool {
+        zmq_msg_init(msg)
+        let flags: Int32 = first && dontWait ? Int32(ZMQ_DONTWAIT) : 0
+        while zmq_msg_recv(msg, socket, flags) < 0 {
+            let code = zmq_errno()
+            if code == EINTR { continue }
+            zmq_msg_close(msg)
+            if code == EAGAIN && first { return false }
+            throw ZMQError(code: code, operation: "zmq_msg_recv")
+        }
+        return true
+    }
+
     private func receive(_ socket: UnsafeMutableRawPointer, into msg: UnsafeMutablePointer<zmq_msg_t>, dontWait: Bool,
                          maxFrames: Int) throws -> Message? {
         var message = Message([])
         var isFirst = true
         while true {
-            zmq_msg_init(msg)
-            let flags: Int32 = isFirst && dontWait ? Int32(ZMQ_DONTWAIT) : 0
-            while zmq_msg_recv(msg, socket, flags) < 0 {
-                let code = zmq_errno()
-                if code == EINTR { continue }
-                zmq_msg_close(msg)
-                if code == EAGAIN && isFirst {
-                    return nil
-                }
-                throw ZMQError(code: code, operation: "zmq_msg_recv")
-            }
+            guard try receivePart(socket, into: msg, first: isFirst, dontWait: dontWait) else { return nil }
             if isFirst && zmq_msg_more(msg) != 0 {
                 // Room for a ROUTER's usual message (routing id, delimiter, body) at once: growing from empty
                 // allocated twice.

@@ -147,17 +147,10 @@ import TocsinCore
     }
 }
 
-/// SplitMix64: a tiny deterministic generator for test scripts.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The test scripts' deterministic generator.
+typealias SplitMix = SplitMix64
+
+extension SplitMix64 {
     mutating func uniform(_ r: ClosedRange<Double>) -> Double {
         r.lowerBound + Double(next() >> 11) / Double(1 << 53) * (r.upperBound - r.lowerBound)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TocsinCore
 
 /// How big the fault suite runs: `short` inside `make test` (well under 90 s on two cores), `full` with
 /// `TOCSIN_SOAK=full` (`make soak`: the sizes the issue asks for, many minutes).
@@ -41,20 +42,14 @@ struct SoakSize: Sendable, CustomStringConvertible {
 /// A small seeded generator (SplitMix64), so that a run's schedule of faults can be repeated: the seed is printed,
 /// and `TOCSIN_SOAK_SEED` sets it.
 struct SoakRandom: RandomNumberGenerator {
-    private var state: UInt64
+    private var generator: SplitMix64
     let seed: UInt64
 
     init() {
         let env = ProcessInfo.processInfo.environment["TOCSIN_SOAK_SEED"].flatMap(UInt64.init)
         seed = env ?? UInt64.random(in: 1...UInt64(UInt32.max))
-        state = seed
+        generator = SplitMix64(seed: seed)
     }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 }

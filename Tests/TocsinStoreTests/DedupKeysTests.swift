@@ -1,21 +1,10 @@
 import Testing
+import TocsinCore
 @testable import TocsinStore
 
 @Suite struct DedupKeysTests {
-    /// A small deterministic generator (SplitMix64), so that a failure can be replayed.
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func insertsAndRemovesAsASetDoes() {
-        var random = SplitMix(state: 7)
+        var random = SplitMix64(seed: 7)
         var keys = DedupKeys()
         var reference = Set<Int64>()
         // Few distinct keys (a pool of 3,000) so that inserts repeat and removals hit; 0 and -1 among them.
@@ -50,7 +39,7 @@ import Testing
     @Test func keysWhoseRunsWrapAroundTheTableStayReachableAfterRemovals() {
         // Keys ending up in the table's last slots (a run crossing the end), then every other one removed.
         var keys = DedupKeys()
-        var random = SplitMix(state: 11)
+        var random = SplitMix64(seed: 11)
         var present: [Int64] = []
         while present.count < 40 {
             let k = Int64(bitPattern: random.next())
@@ -72,7 +61,7 @@ import Testing
 
     @Test func growsPastAMillionKeys() {
         var keys = DedupKeys()
-        var random = SplitMix(state: 3)
+        var random = SplitMix64(seed: 3)
         var all: [Int64] = []
         var refused = 0
         for _ in 0..<1_200_000 {
