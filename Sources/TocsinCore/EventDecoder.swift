@@ -103,10 +103,31 @@ public struct EventDecoder: Sendable {
     }
 
     public func decode(_ buffer: UnsafeRawBufferPointer, now: Timestamp) -> Result<Event, EventRejection> {
+        decode(buffer, now: now, details: true)
+    }
+
+    /// `decode(_:now:)` for readers of neither `text` nor `device` (ingest, which journals the frame as sent, and
+    /// the incident engine): the same events are accepted and refused, with the same rejections, but those two
+    /// come back nil. Each worker made their strings for every event, for nothing (about a twentieth of the
+    /// classify thread).
+    public func decodeWithoutDetails(_ buffer: UnsafeRawBufferPointer, now: Timestamp) -> Result<Event, EventRejection> {
+        decode(buffer, now: now, details: false)
+    }
+
+    private func decode(_ buffer: UnsafeRawBufferPointer, now: Timestamp, details: Bool) -> Result<Event, EventRejection> {
         if buffer.count > Self.maxEventBytes {
             return .failure(EventRejection(id: nil, message: "event larger than 64 KiB"))
         }
-        if let event = decodeCommon(buffer, now: now) { return .success(event) }
+        if let event = decodeCommon(buffer, now: now, details: details) { return .success(event) }
+        let decoded = decodeTree(buffer, now: now)
+        guard !details, case .success(var event) = decoded else { return decoded }
+        event.text = nil
+        event.device = nil
+        return .success(event)
+    }
+
+    /// The full path: a `JSONValue` tree, then `decode(object:now:)`.
+    private func decodeTree(_ buffer: UnsafeRawBufferPointer, now: Timestamp) -> Result<Event, EventRejection> {
         let root: JSONValue
         do {
             root = try JSONValue.parse(buffer)
@@ -117,22 +138,6 @@ public struct EventDecoder: Sendable {
             return .failure(EventRejection(id: nil, message: "expected a JSON object"))
         }
         return decode(object: object, now: now)
-    }
-
-    /// `decode(_:now:)` for readers of neither `text` nor `device` (ingest, which journals the frame as sent, and
-    /// the incident engine): the same events are accepted and refused, with the same rejections, but those two
-    /// come back nil. Each worker made their strings for every event, for nothing (about a twentieth of the
-    /// classify thread).
-    public func decodeWithoutDetails(_ buffer: UnsafeRawBufferPointer, now: Timestamp) -> Result<Event, EventRejection> {
-        if buffer.count <= Self.maxEventBytes, let event = decodeCommon(buffer, now: now, details: false) {
-            return .success(event)
-        }
-        return decode(buffer, now: now).map { event in
-            var event = event
-            event.text = nil
-            event.device = nil
-            return event
-        }
     }
 
     /// Validates an already parsed object (the size limit is not checked here).
