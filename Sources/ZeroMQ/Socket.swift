@@ -52,6 +52,11 @@ public final class Socket: @unchecked Sendable {
     /// The context the socket belongs to.
     public let context: Context
     private var handle: UnsafeMutableRawPointer?
+    /// Whether a message may carry connection properties (`User-Id` and the CURVE key, which the ZAP handler
+    /// sets): true once this socket is a CURVE server or has a ZAP domain or enforces one. Otherwise libzmq never
+    /// consults ZAP for its connections, and receiving does not ask each message for properties it cannot have
+    /// (a lookup in the message's property map, about 350 instructions per message on the ingest thread).
+    public private(set) var mayCarryProperties = false
 
     init(context: Context, type: SocketType, linger: Int32) throws {
         guard let handle = zmq_socket(context.raw, type.zmqType) else {
@@ -237,6 +242,7 @@ public final class Socket: @unchecked Sendable {
     /// http://api.zeromq.org/4-3:zmq-curve
     public func setCurveServer(_ on: Bool) throws {
         try setInt32(ZMQ_CURVE_SERVER, "ZMQ_CURVE_SERVER", on ? 1 : 0)
+        if on { mayCarryProperties = true }
     }
 
     /// `ZMQ_CURVE_PUBLICKEY` (client): our long-term public key, 40 Z85 characters.
@@ -259,6 +265,7 @@ public final class Socket: @unchecked Sendable {
     /// server needs one for ``setZAPEnforceDomain(_:)`` to take effect.
     public func setZAPDomain(_ domain: String) throws {
         try setBytes(ZMQ_ZAP_DOMAIN, "ZMQ_ZAP_DOMAIN", Array(domain.utf8))
+        if !domain.isEmpty { mayCarryProperties = true }
     }
 
     /// `ZMQ_ZAP_ENFORCE_DOMAIN` (93, a draft option honoured by Debian's libzmq 4.3.4). What a
@@ -276,6 +283,7 @@ public final class Socket: @unchecked Sendable {
     /// closed; ``configureCurveServer(secretKey:zapDomain:)`` does.
     public func setZAPEnforceDomain(_ on: Bool) throws {
         try setInt32(ZMQ_ZAP_ENFORCE_DOMAIN, "ZMQ_ZAP_ENFORCE_DOMAIN", on ? 1 : 0)
+        if on { mayCarryProperties = true }
     }
 
     /// Makes this socket a CURVE server that fails closed: `ZMQ_CURVE_SERVER`, the secret key,
@@ -519,7 +527,7 @@ public final class Socket: @unchecked Sendable {
             // The properties are the connection's: asked of the last frame only, which came over the wire (a
             // ROUTER's first frame, the routing id it adds, has none). Asking every frame of a message from a
             // connection without ZAP took a lookup per frame for nothing.
-            if !more, let userID = zmq_msg_gets(msg, "User-Id") {
+            if !more, mayCarryProperties, let userID = zmq_msg_gets(msg, "User-Id") {
                 message.userID = String(cString: userID)
                 if let key = zmq_msg_gets(msg, ZAPHandler.keyProperty) { message.curveKey = String(cString: key) }
             }

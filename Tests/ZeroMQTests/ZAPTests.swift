@@ -150,6 +150,45 @@ struct ZAPTests {
         }
     }
 
+    /// Receiving asks a message for `User-Id` and the CURVE key only on a socket whose connections ZAP can
+    /// label: a CURVE server, or one with a ZAP domain or enforcing one (the other tests of this suite show the
+    /// labels arriving on such sockets).
+    @Test("A socket asks for connection properties only where ZAP can set them")
+    func connectionProperties() throws {
+        let context = try Context()
+        defer { context.terminate() }
+        let plain = try context.makeSocket(.router)
+        defer { plain.close() }
+        #expect(!plain.mayCarryProperties)
+        try plain.setZAPEnforceDomain(false)
+        try plain.setCurveServer(false)
+        #expect(!plain.mayCarryProperties)
+
+        let domain = try context.makeSocket(.router)
+        defer { domain.close() }
+        try domain.setZAPDomain("tocsin")
+        #expect(domain.mayCarryProperties)
+        let enforcing = try context.makeSocket(.router)
+        defer { enforcing.close() }
+        try enforcing.setZAPEnforceDomain(true)
+        #expect(enforcing.mayCarryProperties)
+        let curve = try context.makeSocket(.router)
+        defer { curve.close() }
+        try curve.configureCurveServer(secretKey: try CurveKeyPair.generate().secretKey)
+        #expect(curve.mayCarryProperties)
+
+        // Without ZAP a message has no properties to ask for: it arrives without labels.
+        let endpoint = try bindFresh(plain, .tcp)
+        let client = try context.makeSocket(.dealer)
+        defer { client.close() }
+        try client.connect(endpoint)
+        try client.send(Message(strings: ["hello"]))
+        try plain.setReceiveTimeout(milliseconds: 5000)
+        let message = try #require(try plain.receive())
+        #expect(message.frames.last == bytes("hello"))
+        #expect(message.userID == nil && message.curveKey == nil)
+    }
+
     @Test("configureCurveServer fails closed without a handler and refuses an empty domain")
     func configureCurveServer() throws {
         let context = try Context()
