@@ -94,16 +94,22 @@ struct JournalPoint {
     var bad: Int
     var firstBad: String?
     var idleReached: Bool
+    /// CPU seconds (user + system, `getrusage`) of the process, the pipeline and its in-process platforms, over
+    /// the sample (first send to idle).
+    var cpuSeconds: Double
 
     /// Events per second through to the feed (first send to idle).
     var perSecond: Double { Double(sample) / idleSeconds }
     var ackPerSecond: Double { Double(sample) / ackSeconds }
-    /// Cost per event, µs of wall time (two cores).
+    /// Wall time per event, µs (two cores).
     var microsPerEvent: Double { idleSeconds / Double(sample) * 1e6 }
+    /// CPU time per event, µs: what one more event costs, whatever else the machine is doing meanwhile.
+    var cpuMicrosPerEvent: Double { cpuSeconds / Double(sample) * 1e6 }
 
     var json: [String: Any] {
         ["journaled": journaled, "sample": sample, "per_second": perSecond, "ack_per_second": ackPerSecond,
-         "us_per_event": microsPerEvent, "ack_seconds": ackSeconds, "idle_seconds": idleSeconds,
+         "us_per_event": microsPerEvent, "cpu_us_per_event": cpuMicrosPerEvent, "cpu_seconds": cpuSeconds,
+         "ack_seconds": ackSeconds, "idle_seconds": idleSeconds,
          "fill_seconds": fillSeconds, "rss_start_bytes": rssStart, "rss_filled_bytes": rssFilled,
          "rss_after_bytes": rssAfter, "not_accepted": bad, "idle_reached": idleReached]
     }
@@ -126,14 +132,16 @@ func measureJournalPoint(journaled: Int, sample: Int, configPath: String, folder
     trimMalloc()
     let rssFilled = residentBytes()
     let t0 = monoNanos()
+    let cpu0 = processCPUSeconds()
     let measured = try pump(endpoint: p.ingestEndpoint, count: sample, make: readingMaker(run: "\(run)s\(journaled)"))
     let idleAt = command.waitIdle(journal: journaled + sample, timeout: 300)
+    let cpu = processCPUSeconds() - cpu0
     idle = idle && idleAt != nil
     let rssAfter = residentBytes()
     return JournalPoint(journaled: journaled, sample: sample, ackSeconds: measured.seconds,
                         idleSeconds: Double((idleAt ?? monoNanos()) - t0) / 1e9, fillSeconds: fill.seconds,
                         rssStart: rssStart, rssFilled: rssFilled, rssAfter: rssAfter, bad: fill.bad + measured.bad,
-                        firstBad: fill.firstBad ?? measured.firstBad, idleReached: idle)
+                        firstBad: fill.firstBad ?? measured.firstBad, idleReached: idle, cpuSeconds: cpu)
 }
 
 // MARK: - Open incidents: memory and idle CPU
@@ -316,7 +324,8 @@ extension JournalPoint {
                   idleSeconds: double(doc["idle_seconds"]), fillSeconds: double(doc["fill_seconds"]),
                   rssStart: int(doc["rss_start_bytes"]), rssFilled: int(doc["rss_filled_bytes"]),
                   rssAfter: int(doc["rss_after_bytes"]), bad: int(doc["not_accepted"]),
-                  firstBad: doc["first_not_accepted"] as? String, idleReached: doc["idle_reached"] as? Bool ?? false)
+                  firstBad: doc["first_not_accepted"] as? String, idleReached: doc["idle_reached"] as? Bool ?? false,
+                  cpuSeconds: double(doc["cpu_seconds"]))
     }
 }
 
