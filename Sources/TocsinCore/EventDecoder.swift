@@ -84,7 +84,7 @@ public struct EventDecoder: Sendable {
     }
     public var maxFutureSeconds: Double
     /// The catalog's type names and the registered paths, for the common path's lookups by bytes.
-    private var lexicon: DecoderLexicon
+    private(set) var lexicon: DecoderLexicon
 
     public init(catalog: Catalog, areas: AreaTree, maxFutureSeconds: Double = 300) {
         self.catalog = catalog

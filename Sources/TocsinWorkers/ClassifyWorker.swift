@@ -5,7 +5,9 @@ import TocsinStore
 import ZeroMQ
 
 /// The classify worker: reads the journal in order from its stored offset and keeps incidents
-/// (`IncidentEngine`): correlation, aggregation, tiers, quiet closes, all-clears.
+/// (`IncidentEngine`): correlation, aggregation, tiers, quiet closes, all-clears. With ingest in the same process,
+/// the events ingest has just journaled come as records through a `JournalTap` instead of being read back from the
+/// journal and decoded again; the journal is read whenever the tap does not hold the events after the offset.
 ///
 /// Its output is an outbox (in its own `WorkerStore`) of incident changes and clock marks, committed in the
 /// same transaction as its offset and the incidents that changed; the dispatch worker reads that outbox in
@@ -47,6 +49,8 @@ public final class ClassifyWorker: Sendable {
         var now: Timestamp?
         /// True once the worker is asked to stop: long catch-ups end at the next batch.
         var stopping: @Sendable () -> Bool = { false }
+        /// The events ingest of this process journaled, as records (nil: ingest runs elsewhere).
+        var tap: JournalTap?
 
         init(journalSub: Socket, clockSub: Socket, notify: Socket, control: Socket, reader: JournalReader,
              store: WorkerStore, engine: IncidentEngine, decoder: EventDecoder, logger: Logger, offset: Int64,
@@ -67,7 +71,7 @@ public final class ClassifyWorker: Sendable {
 
     /// Opens the stores, restores the incidents and binds/connects the sockets.
     public init(context: Context, endpoints: Endpoints, journalPath: String, storePath: String, sync: SyncMode,
-                catalog: Catalog, areas: AreaTree, logger: Logger) throws {
+                catalog: Catalog, areas: AreaTree, logger: Logger, tap: JournalTap? = nil) throws {
         let store = try WorkerStore(path: storePath, sync: sync, owner: true)
         let rows = try store.loadState()
         var incidents: [Incident] = []
@@ -91,6 +95,7 @@ public final class ClassifyWorker: Sendable {
                           store: store, engine: engine,
                           decoder: EventDecoder(catalog: catalog, areas: areas, maxFutureSeconds: .infinity),
                           logger: logger, offset: offset, now: clock > 0 ? Timestamp(micros: clock) : nil)
+            state.tap = tap
         } catch {
             sockets.closeAll()
             throw error
@@ -148,19 +153,52 @@ public final class ClassifyWorker: Sendable {
         let decoder = s.decoder  // once, not per event (see `IngestWorker.receive`)
         while !s.stopping() {
             var changes = ChangeBatch()
-            // Each payload decoded where SQLite holds it (no array per event).
-            let last = try s.reader.forEachPayload(after: s.offset, limit: batchSize) { seq, payload in
-                switch decoder.decodeWithoutDetails(payload, now: Timestamp(micros: .max)) {
-                case .success(let event):
-                    if let c = s.engine.correlate(event, seq: seq) { changes.add(c) }
-                case .failure(let rejection):
-                    // Cannot happen for what ingest journaled with the same catalog; after a catalog change
-                    // it can: skip the event, loudly.
-                    s.logger.error("journal event \(seq) no longer valid: \(rejection.message)")
+            var limit = batchSize
+            if let tap = s.tap {
+                switch tap.next(after: s.offset) {
+                case .chunk(let chunk, let from):
+                    // The events as ingest decoded them; the journal for any record this decoder cannot read.
+                    var last = s.offset
+                    for k in from..<chunk.count {
+                        guard let event = chunk.withRecord(k, { decoder.event(fromRecord: $0) }) else { break }
+                        let seq = chunk.first + Int64(k)
+                        if let c = s.engine.correlate(event, seq: seq) { changes.add(c) }
+                        last = seq
+                    }
+                    if last < chunk.last {
+                        s.logger.error("classify: journal tap record \(last + 1) unreadable; reading the journal")
+                        _ = try s.reader.forEachPayload(after: last, limit: Int(chunk.last - last)) { seq, payload in
+                            apply(s, decoder, seq, payload, &changes)
+                        }
+                    }
+                    try commit(s, changes: changes, offset: chunk.last, clock: nil)
+                    continue
+                case .journal(let through):
+                    limit = Int(min(Int64(batchSize), through - s.offset))
+                case .nothing:
+                    // At the journal's end as far as ingest reported: the next commit comes with its records.
+                    return
                 }
+            }
+            // Each payload decoded where SQLite holds it (no array per event).
+            let last = try s.reader.forEachPayload(after: s.offset, limit: limit) { seq, payload in
+                apply(s, decoder, seq, payload, &changes)
             }
             guard let last else { return }
             try commit(s, changes: changes, offset: last, clock: nil)
+        }
+    }
+
+    /// Decodes one journaled payload and correlates its event.
+    private static func apply(_ s: State, _ decoder: EventDecoder, _ seq: Int64, _ payload: UnsafeRawBufferPointer,
+                              _ changes: inout ChangeBatch) {
+        switch decoder.decodeWithoutDetails(payload, now: Timestamp(micros: .max)) {
+        case .success(let event):
+            if let c = s.engine.correlate(event, seq: seq) { changes.add(c) }
+        case .failure(let rejection):
+            // Cannot happen for what ingest journaled with the same catalog; after a catalog change
+            // it can: skip the event, loudly.
+            s.logger.error("journal event \(seq) no longer valid: \(rejection.message)")
         }
     }
 

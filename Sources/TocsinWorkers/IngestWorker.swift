@@ -71,6 +71,8 @@ public final class IngestWorker: Sendable {
         var refusedStored = 0
         var refused: @Sendable () -> Int = { 0 }
         var zapDenied: @Sendable () -> Int = { 0 }
+        /// Where the journaled events go as records, for the classify worker of this process (nil: none here).
+        var tap: JournalTap?
 
         init(router: Socket, notify: Socket, journal: Journal, decoder: EventDecoder,
              logger: Logger, settings: Settings, now: @escaping @Sendable () -> Timestamp) {
@@ -88,7 +90,7 @@ public final class IngestWorker: Sendable {
     /// Binds the endpoints now (so that a busy port fails start-up); `start()` runs the loop.
     public init(context: Context, settings: Settings, journal: Journal, decoder: EventDecoder, logger: Logger,
                 zapDenied: @escaping @Sendable () -> Int = { 0 },
-                now: @escaping @Sendable () -> Timestamp = WallClock.now) throws {
+                now: @escaping @Sendable () -> Timestamp = WallClock.now, tap: JournalTap? = nil) throws {
         let router = try context.makeSocket(.router)
         let notify: Socket
         do {
@@ -114,6 +116,7 @@ public final class IngestWorker: Sendable {
         self.state = State(router: router, notify: notify, journal: journal, decoder: decoder,
                            logger: logger, settings: settings, now: now)
         self.state.zapDenied = zapDenied
+        self.state.tap = tap
         let monitor = self.monitor
         if settings.storesRefusedConnections { self.state.refused = { monitor.refused } }
     }
@@ -211,7 +214,7 @@ public final class IngestWorker: Sendable {
         while batch.replies.count < limit, let message = try s.router.receive(dontWait: true, maxFrames: 8) {
             batch.received.append(DispatchTime.now().uptimeNanoseconds)
             batch.replies.append(classify(message, s, decoder: decoder, now: now, allowed: allowed,
-                                          entries: &batch.entries))
+                                          entries: &batch.entries, records: &batch.records))
         }
     }
 
@@ -245,6 +248,17 @@ public final class IngestWorker: Sendable {
             s.logger.error("journal write failed: \(error)")
             // Nothing of the batch was stored: its counts go with the next one.
             for (k, v) in done.batch.counts { s.pendingCounts[k, default: 0] += v }
+        }
+        // The journaled events for the classify worker of this process, before anyone hears of them.
+        if let tap = s.tap, done.error == nil {
+            let last = done.outcomes.reversed().lazy.compactMap { o -> Int64? in
+                if case .accepted(let seq) = o { return seq }
+                return nil
+            }.first
+            if let last {
+                let chunks = done.batch.records.flatMap { $0.count == done.outcomes.count ? $0.chunks(outcomes: done.outcomes) : nil }
+                tap.journaled(through: last, chunks: chunks ?? [])
+            }
         }
         var reply: [UInt8] = []  // the replies' one buffer
         for pending in done.batch.replies {
@@ -281,6 +295,8 @@ public final class IngestWorker: Sendable {
     struct Batch: @unchecked Sendable {
         var replies: [Pending] = []
         var entries: [JournalEntry] = []
+        /// Each entry's event as a record, for the tap (nil without one).
+        var records: TapRecords?
         var counts: [String: Int] = [:]
         /// When each message was taken from the socket (monotonic ns), for the ack latency histogram.
         var received: [UInt64] = []
@@ -302,7 +318,7 @@ public final class IngestWorker: Sendable {
     /// Checks one message and either queues its event for the journal or decides its rejection.
     static func classify(_ message: Message, _ s: State, decoder: EventDecoder, now: Timestamp,
                          allowed: [String: String]? = nil,
-                         entries: inout [JournalEntry]) -> Pending {
+                         entries: inout [JournalEntry], records: inout TapRecords?) -> Pending {
         // The envelope (the peer's routing id, and the empty delimiter a REQ client puts before its frame: answered
         // with the same envelope) and the frames after it, without copying the message's list of frames.
         let all = message.frames
@@ -360,6 +376,10 @@ public final class IngestWorker: Sendable {
             // The frame as sent: it decoded and validated, and re-encoding it would cost a seventh of the thread.
             entries.append(JournalEntry(source: event.source.rawValue, eventID: event.id, status: event.status,
                                         payload: frame))
+            if s.tap != nil {
+                if records == nil { records = TapRecords() }
+                records!.append(event)
+            }
             return Pending(envelope: envelope, verdict: .journal(id: event.id))
         }
     }

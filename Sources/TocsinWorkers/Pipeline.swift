@@ -30,6 +30,11 @@ public final class Pipeline: @unchecked Sendable {
     let classify: ClassifyWorker?
     let dispatch: DispatchWorker?
     let plan: PlanWorker?
+    /// What ingest hands classify here (nil unless both run in this process).
+    let tap: JournalTap?
+    /// Events classify took from ingest as records instead of reading them from the journal, and events the
+    /// tap dropped unread (classify then read them from the journal), since start; nil without a tap.
+    public var journalTapCounts: (taken: Int, dropped: Int)? { tap?.counts }
     /// The clock endpoint when the pipeline has no live ticker (see `makeVirtualClock`).
     let clockEndpoint: String?
     private var virtualClock: VirtualClock?
@@ -57,6 +62,7 @@ public final class Pipeline: @unchecked Sendable {
         var classify: ClassifyWorker?
         var dispatch: DispatchWorker?
         var plan: PlanWorker?
+        var tap: JournalTap?
         do {
             var security: ServerSecurity?
             if config.security.mode == .curve {
@@ -73,6 +79,9 @@ public final class Pipeline: @unchecked Sendable {
             if roles.contains(.ingest) {
                 let j = try SQLiteJournal(path: data + "/journal.sqlite", sync: sync)
                 journal = j
+                // With classify in this process too, it takes the events ingest journals as records instead of
+                // reading and decoding them again (`JournalTap`).
+                if roles.contains(.classify) { tap = JournalTap(end: try j.lastSeq()) }
                 let decoder = EventDecoder(catalog: config.catalog, areas: config.areas,
                                            maxFutureSeconds: config.maxFutureSeconds)
                 // With dispatch in this process, dispatch reports ZAP refusals itself.
@@ -84,7 +93,7 @@ public final class Pipeline: @unchecked Sendable {
                 settings.storesRefusedConnections = !dispatchHere
                 ingest = try IngestWorker(
                     context: context, settings: settings, journal: j, decoder: decoder, logger: logger,
-                    zapDenied: ingestZap, now: now)
+                    zapDenied: ingestZap, now: now, tap: tap)
                 if liveClock {
                     ticker = try Ticker(context: context, endpoint: internalEndpoints.clock, now: now)
                 }
@@ -95,7 +104,7 @@ public final class Pipeline: @unchecked Sendable {
                     endpoints: .init(journal: internalEndpoints.journal, clock: internalEndpoints.clock,
                                      incidents: internalEndpoints.incidents, control: internalEndpoints.control),
                     journalPath: data + "/journal.sqlite", storePath: data + "/classify.sqlite", sync: sync,
-                    catalog: config.catalog, areas: config.areas, logger: logger)
+                    catalog: config.catalog, areas: config.areas, logger: logger, tap: tap)
             }
             if roles.contains(.dispatch) {
                 dispatch = try DispatchWorker(
@@ -127,6 +136,7 @@ public final class Pipeline: @unchecked Sendable {
         if let dispatch, let ingest { dispatch.countRefusedConnections { ingest.refusedConnections } }
         self.zap = zap
         self.journal = journal
+        self.tap = tap
         self.ticker = ticker
         self.ingest = ingest
         self.classify = classify
