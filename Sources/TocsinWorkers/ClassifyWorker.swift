@@ -118,6 +118,7 @@ public final class ClassifyWorker: Sendable {
         let clockIndex = poller.add(s.clockSub)
         let controlIndex = poller.add(s.control)
         _ = poller.add(fileDescriptor: thread.wakeDescriptor)
+        if let tap = s.tap { _ = poller.add(fileDescriptor: tap.wake.fileDescriptor) }
         do { try catchUp(s) } catch { s.logger.error("classify catch-up failed: \(error)") }
         while !thread.isStopping {
             do {
@@ -125,6 +126,7 @@ public final class ClassifyWorker: Sendable {
                 let ready = try poller.poll(timeoutMilliseconds: 1000)
                 let indices = Set(ready.map(\.index))
                 while (try s.journalSub.receive(dontWait: true)) != nil {}
+                s.tap?.wake.drain()
                 try catchUp(s)
                 if indices.contains(clockIndex) {
                     var latest: Timestamp?

@@ -145,7 +145,7 @@ public final class IngestWorker: Sendable {
     private static func run(_ s: State, _ thread: WorkerThread) {
         let writer: JournalWriter
         do {
-            writer = try JournalWriter(journal: s.journal)
+            writer = try JournalWriter(journal: s.journal, tap: s.tap)
         } catch {
             s.logger.critical("ingest cannot start its journal writer: \(error)")
             return
@@ -248,17 +248,6 @@ public final class IngestWorker: Sendable {
             s.logger.error("journal write failed: \(error)")
             // Nothing of the batch was stored: its counts go with the next one.
             for (k, v) in done.batch.counts { s.pendingCounts[k, default: 0] += v }
-        }
-        // The journaled events for the classify worker of this process, before anyone hears of them.
-        if let tap = s.tap, done.error == nil {
-            let last = done.outcomes.reversed().lazy.compactMap { o -> Int64? in
-                if case .accepted(let seq) = o { return seq }
-                return nil
-            }.first
-            if let last {
-                let chunks = done.batch.records.flatMap { $0.count == done.outcomes.count ? $0.chunks(outcomes: done.outcomes) : nil }
-                tap.journaled(through: last, chunks: chunks ?? [])
-            }
         }
         var reply: [UInt8] = []  // the replies' one buffer
         for pending in done.batch.replies {
@@ -438,6 +427,8 @@ final class JournalWriter: @unchecked Sendable {
 
     let committed: WakeUp
     private let journal: Journal
+    /// The classify worker of this process, told of each commit as soon as it is durable (nil: none here).
+    private let tap: JournalTap?
     private let lock = NSLock()
     private let work = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
@@ -447,8 +438,9 @@ final class JournalWriter: @unchecked Sendable {
     private var busy = false
     private var stopping = false
 
-    init(journal: Journal) throws {
+    init(journal: Journal, tap: JournalTap? = nil) throws {
         self.journal = journal
+        self.tap = tap
         committed = try WakeUp()
         let thread = Thread { [self] in
             Thread.current.name = "journal"
@@ -495,6 +487,18 @@ final class JournalWriter: @unchecked Sendable {
         committed.close()
     }
 
+    /// Tells the tap where the journal ends now and hands it the batch's records (none when it has no record per
+    /// entry), so that classify takes them before the platforms even hear back.
+    static func report(_ batch: IngestWorker.Batch, _ outcomes: [AppendOutcome], to tap: JournalTap) {
+        let last = outcomes.reversed().lazy.compactMap { o -> Int64? in
+            if case .accepted(let seq) = o { return seq }
+            return nil
+        }.first
+        guard let last else { return }
+        let chunks = batch.records.flatMap { $0.count == outcomes.count ? $0.chunks(outcomes: outcomes) : nil }
+        tap.journaled(through: last, chunks: chunks ?? [])
+    }
+
     private func loop() {
         while true {
             work.wait()
@@ -507,6 +511,7 @@ final class JournalWriter: @unchecked Sendable {
                 } catch let e {
                     error = e
                 }
+                if let tap, error == nil { Self.report(batch, outcomes, to: tap) }
                 lock.withLock {
                     inbox = nil
                     result = Committed(batch: batch, outcomes: outcomes, error: error)

@@ -1,6 +1,7 @@
 import Synchronization
 import TocsinCore
 import TocsinStore
+import ZeroMQ
 
 /// The events the ingest worker has just journaled, as records (`EventRecord`), for the classify worker of the same
 /// process: classify then need not read each payload back from the journal and decode its JSON again (about half
@@ -8,8 +9,8 @@ import TocsinStore
 /// events right after its offset (at start, after a lag longer than the tap holds, after a write to the journal
 /// that did not come through ingest, with the workers in separate processes, where there is no tap).
 ///
-/// Ingest reports every commit (`journaled(through:chunks:)`), before it answers and announces the journal's new
-/// end; classify takes whole chunks. The tap knows where the journal ends (from the journal's end when it was made,
+/// Ingest's journal writer reports every commit (`journaled(through:chunks:)`) as soon as it is durable, before the
+/// ingest thread answers the platforms, and wakes the reader (`wake`); classify takes whole chunks. The tap knows where the journal ends (from the journal's end when it was made,
 /// then from every commit): a reader at that end waits for the next commit's chunk instead of reading the journal,
 /// where a commit is visible a moment before ingest reports it. Nothing in a chunk is shared with ingest once
 /// published: classify frees two arrays per commit, never an event's strings. At most `capacity` events are held:
@@ -71,12 +72,15 @@ public final class JournalTap: Sendable {
 
     public let capacity: Int
     private let state: Mutex<State>
+    /// Signalled after every report: the reader polls its descriptor.
+    public let wake: WakeUp
 
     /// `end`: the journal's last sequence number now (events before the tap are read from the journal).
-    public init(end: Int64, capacity: Int = 16_384) {
+    public init(end: Int64, capacity: Int = 16_384) throws {
         precondition(capacity > 0)
         self.capacity = capacity
         state = Mutex(State(end: end))
+        wake = try WakeUp()
     }
 
     /// A commit: the journal now ends at `last`; `chunks` are the records of its events (consecutive numbers, none
@@ -86,6 +90,7 @@ public final class JournalTap: Sendable {
             s.end = max(s.end, last)
             for c in chunks { add(c, &s) }
         }
+        wake.signal()
     }
 
     private func add(_ chunk: Chunk, _ s: inout State) {

@@ -81,7 +81,7 @@ public final class Pipeline: @unchecked Sendable {
                 journal = j
                 // With classify in this process too, it takes the events ingest journals as records instead of
                 // reading and decoding them again (`JournalTap`).
-                if roles.contains(.classify) { tap = JournalTap(end: try j.lastSeq()) }
+                if roles.contains(.classify) { tap = try JournalTap(end: try j.lastSeq()) }
                 let decoder = EventDecoder(catalog: config.catalog, areas: config.areas,
                                            maxFutureSeconds: config.maxFutureSeconds)
                 // With dispatch in this process, dispatch reports ZAP refusals itself.

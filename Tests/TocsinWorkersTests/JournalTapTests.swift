@@ -43,9 +43,9 @@ import TocsinTesting
         #expect(Self.chunks(0..<2, [.duplicate, .duplicate]).isEmpty)
     }
 
-    @Test func nextTellsWhereToRead() {
+    @Test func nextTellsWhereToRead() throws {
         // Made when the journal ended at 4: a reader behind that reads the journal; at it, waits.
-        let tap = JournalTap(end: 4, capacity: 100)
+        let tap = try JournalTap(end: 4, capacity: 100)
         #expect(tap.next(after: 0) == .journal(through: 4))
         #expect(tap.next(after: 4) == .nothing)
         tap.journaled(through: 7, chunks: Self.chunks(0..<3, [.accepted(seq: 5), .accepted(seq: 6), .accepted(seq: 7)]))
@@ -74,8 +74,8 @@ import TocsinTesting
         #expect(tap.next(after: 23) == .nothing)
     }
 
-    @Test func dropsTheOldestPastItsCapacity() {
-        let tap = JournalTap(end: 0, capacity: 4)
+    @Test func dropsTheOldestPastItsCapacity() throws {
+        let tap = try JournalTap(end: 0, capacity: 4)
         for start in stride(from: 1, to: 9, by: 2) {
             tap.journaled(through: Int64(start + 1),
                           chunks: Self.chunks(0..<2, [.accepted(seq: Int64(start)), .accepted(seq: Int64(start + 1))]))
