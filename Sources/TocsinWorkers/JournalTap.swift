@@ -10,11 +10,12 @@ import ZeroMQ
 /// that did not come through ingest, with the workers in separate processes, where there is no tap).
 ///
 /// Ingest's journal writer reports every commit (`journaled(through:chunks:)`) as soon as it is durable, before the
-/// ingest thread answers the platforms, and wakes the reader (`wake`); classify takes whole chunks. The tap knows where the journal ends (from the journal's end when it was made,
-/// then from every commit): a reader at that end waits for the next commit's chunk instead of reading the journal,
-/// where a commit is visible a moment before ingest reports it. Nothing in a chunk is shared with ingest once
-/// published: classify frees two arrays per commit, never an event's strings. At most `capacity` events are held:
-/// past it the oldest chunks are dropped, and the reader reads those from the journal.
+/// ingest thread answers the platforms, and wakes the reader (`wake`); classify takes whole chunks. The tap knows
+/// where the journal ends (from the journal's end when it was made, then from every commit): a reader at that end
+/// waits for the next commit's chunk instead of reading the journal, where a commit is visible a moment before the
+/// writer reports it. Nothing in a chunk is shared with ingest once published: classify frees two arrays per commit,
+/// never an event's strings. At most `capacity` events are held: past it the oldest chunks are dropped, and the
+/// reader reads those from the journal.
 public final class JournalTap: Sendable {
     /// The records of consecutive journal sequence numbers, `first` on.
     public struct Chunk: Sendable {
@@ -47,7 +48,7 @@ public final class JournalTap: Sendable {
         case nothing
         /// The journal holds events before the tap's first: read it up to and including `through`.
         case journal(through: Int64)
-        /// The chunk holding `offset + 1`, from its record `index` on (taken out of the tap).
+        /// The chunk holding `offset + 1`, from its record `from` on (taken out of the tap).
         case chunk(Chunk, from: Int)
 
         public static func == (a: Next, b: Next) -> Bool {
