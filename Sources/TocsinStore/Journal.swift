@@ -59,6 +59,13 @@ public protocol Journal: AnyObject {
     func lastSeq() throws -> Int64
     /// Closes the underlying storage; the journal must not be used afterwards.
     func close() throws
+    /// Upkeep between commits, for a writer that has already answered the last batch (the SQLite journal's
+    /// WAL rewind, `WALRewind`); by default nothing.
+    func betweenCommits()
+}
+
+extension Journal {
+    public func betweenCommits() {}
 }
 
 /// A stable 64-bit FNV-1a hash of `source`, a NUL and `id`: the dedup key's fast filter.

@@ -26,11 +26,15 @@ public final class WorkerStore {
     public let path: String
     /// The writer's checkpoints, on a thread of their own (see `Checkpointer`).
     private let checkpointer: Checkpointer?
+    /// The owner's WAL rewind after its commits (see `WALRewind`).
+    private let rewind: WALRewind?
 
     /// `owner`: this connection is the store's writer (the worker's own store, not another worker's it reads):
     /// it then checkpoints the WAL on a thread of its own instead of inside the commit that crosses 1,000 pages,
     /// which stalled the worker for milliseconds about once a second at 10,000 events/s (the p99 of a warning).
-    public init(path: String, sync: SyncMode = .full, owner: Bool = false) throws {
+    /// `walRewindFrames`: the owner's WAL size, in pages, past which it rewinds it after a commit (`WALRewind`).
+    public init(path: String, sync: SyncMode = .full, owner: Bool = false,
+                walRewindFrames: Int32 = WALRewind.defaultLimit) throws {
         self.path = path
         // A reader of another worker's store reads its outbox's newest pages once each: a small page cache.
         db = try openWAL(path: path, sync: sync, cacheKiB: owner ? 1024 : 256, autoCheckpoint: !owner)
@@ -42,6 +46,13 @@ public final class WorkerStore {
                 """)
         }
         lastSeq = try db.readStatement { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0 }
+        if owner {
+            let rewind = WALRewind(limit: walRewindFrames)
+            try db.writeWithoutTransaction { db in rewind.install(on: db) }
+            self.rewind = rewind
+        } else {
+            rewind = nil
+        }
         // Last: a store that failed to open starts no thread.
         checkpointer = owner ? try Checkpointer(path: path, sync: sync) : nil
     }
@@ -95,6 +106,7 @@ public final class WorkerStore {
             return .commit
         }
         lastSeq = seq
+        rewind?.afterCommit(db)
         return stored
     }
 
@@ -158,6 +170,9 @@ public final class WorkerStore {
     func statementRecompilations() -> Int { db.recompilations() }
 
     deinit { checkpointer?.stop() }
+
+    /// How many times the owner rewound its WAL (`WALRewind.rewinds`).
+    public var walRewinds: Int { rewind?.rewinds ?? 0 }
 
     public func close() throws {
         checkpointer?.stop()

@@ -518,6 +518,8 @@ final class JournalWriter: @unchecked Sendable {
                 }
                 committed.signal()
                 doneSignal.signal()
+                // Upkeep after the batch is answered, while ingest gathers the next one.
+                if error == nil { journal.betweenCommits() }
             } else if stop {
                 break
             }

@@ -113,3 +113,55 @@ import TocsinTesting
         #expect(list.first?["events"]?["events"]?.int == 20)
     }
 }
+
+/// The journal's writer thread hands each batch back before the journal's upkeep between commits (the SQLite
+/// journal's WAL rewind, with its syncs), so that ingest answers the platforms meanwhile.
+@Suite struct JournalWriterUpkeepTests {
+    /// A journal that numbers what it is given and holds `betweenCommits` until the test lets it go.
+    final class HeldJournal: Journal, @unchecked Sendable {
+        let upkeepStarted = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        private var seq: Int64 = 0
+        private let lock = NSLock()
+        private var ended = 0
+        /// How many upkeeps have returned.
+        var upkeepsEnded: Int { lock.withLock { ended } }
+
+        func append(_ entries: [JournalEntry], counts: [String: Int]) throws -> [AppendOutcome] {
+            entries.map { _ in
+                seq += 1
+                return .accepted(seq: seq)
+            }
+        }
+        func counters() throws -> [String: Int] { [:] }
+        func read(after seq: Int64, limit: Int) throws -> [JournalRecord] { [] }
+        func lastSeq() throws -> Int64 { seq }
+        func close() throws {}
+        func betweenCommits() {
+            upkeepStarted.signal()
+            _ = release.wait(timeout: .now() + 10)
+            lock.withLock { ended += 1 }
+        }
+    }
+
+    @Test func aBatchIsAnsweredBeforeTheUpkeepEnds() throws {
+        let journal = HeldJournal()
+        let writer = try JournalWriter(journal: journal)
+        var batch = IngestWorker.Batch()
+        batch.entries = (0..<3).map {
+            JournalEntry(source: "sz.futian", eventID: "u-\($0)", status: .actual, payload: Array("{}".utf8))
+        }
+        writer.submit(batch)
+        let done = writer.waitCommitted()
+        #expect(done?.outcomes == [.accepted(seq: 1), .accepted(seq: 2), .accepted(seq: 3)])
+        // The batch came back while the upkeep after it, started, is still held.
+        #expect(journal.upkeepStarted.wait(timeout: .now() + 10) == .success)
+        #expect(journal.upkeepsEnded == 0)
+        journal.release.signal()
+        // The next batch goes through once the upkeep is over.
+        writer.submit(batch)
+        #expect(writer.waitCommitted()?.outcomes.count == 3)
+        journal.release.signal()
+        writer.stop()
+    }
+}
