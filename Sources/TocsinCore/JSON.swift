@@ -215,25 +215,35 @@ extension JSONValue {
 
 /// Eight bytes of a JSON string at a time, for the scans of the event decoder and `JSONWriter`.
 enum ASCIIWord {
-    /// False when none of the eight bytes in `w` is a quote, a backslash, below 0x20 or above 0x7E; true when one
-    /// may be (the exact byte loop decides). Each test is the classic "has a zero byte" bit trick, which is exact
-    /// about whether a word has one.
+    /// The bytes of `w` (little-endian: the first byte lowest) that are a quote, a backslash, below 0x20 or above
+    /// 0x7E, as the high bit of each such byte; bits above the lowest one set may be false (the "has a zero byte"
+    /// trick's borrows only run upwards), the lowest is exact: it marks the first such byte.
     @inline(__always)
-    static func mayEndString(_ w: UInt64) -> Bool {
+    static func specialBytes(_ w: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func hasZero(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
-        let below20 = (w &- 0x2020_2020_2020_2020) & ~w & highs != 0
-        return below20 || w & highs != 0 || hasZero(w ^ 0x2222_2222_2222_2222) || hasZero(w ^ 0x5C5C_5C5C_5C5C_5C5C)
-            || hasZero(w ^ 0x7F7F_7F7F_7F7F_7F7F)
+        @inline(__always) func zeros(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        let below20 = (w &- 0x2020_2020_2020_2020) & ~w & highs
+        return below20 | (w & highs) | zeros(w ^ 0x2222_2222_2222_2222) | zeros(w ^ 0x5C5C_5C5C_5C5C_5C5C)
+            | zeros(w ^ 0x7F7F_7F7F_7F7F_7F7F)
     }
 
-    /// The first position from `k` on, in steps of eight bytes, whose word may end a string or rule it out
-    /// (`mayEndString`), or where fewer than eight bytes are left before `end`: the byte loops of the string
-    /// scans take over from there.
+    /// False when none of the eight bytes in `w` is a quote, a backslash, below 0x20 or above 0x7E.
+    @inline(__always)
+    static func mayEndString(_ w: UInt64) -> Bool { specialBytes(w) != 0 }
+
+    /// The position of the first byte from `k` on that is a quote, a backslash, below 0x20 or above 0x7E, found
+    /// eight bytes at a time; where fewer than eight bytes are left before `end` without one, that position (the
+    /// byte loops of the string scans take over from there). Every byte before the position returned is plain
+    /// printable ASCII. (It returned the start of the word holding that byte until the ninth round: the byte
+    /// loops then went through up to seven plain bytes again.)
     @inline(__always)
     static func skipPlain(_ p: UnsafePointer<UInt8>, from k: Int, end: Int) -> Int {
         var k = k
-        while k + 8 <= end && !mayEndString(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) { k += 8 }
+        while k + 8 <= end {
+            let special = specialBytes(UInt64(littleEndian: UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)))
+            if special != 0 { return k + special.trailingZeroBitCount >> 3 }
+            k += 8
+        }
         return k
     }
 }
