@@ -130,7 +130,7 @@ func runAllCommand(_ arguments: [String]) throws {
         note("warning: \(o.tmp) is on tmpfs: fsync costs nothing there, so FULL figures mean little")
     }
     let run = String(UUID().uuidString.prefix(4)).lowercased()
-    let phases = Phases()
+    let phases = Phases(settling: folder)
     let suites = Set(o.suites)
     var figures: [Figure] = []
     var doc: [String: Any] = ["suite": "all", "suites": o.suites, "quick": o.quick]
