@@ -9,10 +9,17 @@ public struct GeoPoint: Hashable, Sendable, Codable {
 
     /// Great-circle distance in metres (haversine).
     public func distance(to other: GeoPoint) -> Double {
+        distance(to: other, otherCos: cos(other.lat * .pi / 180))
+    }
+
+    /// `distance(to:)` with the cosine of `other`'s latitude (in radians) already taken: the same result, for a
+    /// caller measuring from one point to many.
+    @inline(__always)
+    func distance(to other: GeoPoint, otherCos: Double) -> Double {
         let r = 6_371_008.8
-        let p1 = lat * .pi / 180, p2 = other.lat * .pi / 180
+        let p1 = lat * .pi / 180
         let dp = (other.lat - lat) * .pi / 180, dl = (other.lon - lon) * .pi / 180
-        let a = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2)
+        let a = sin(dp / 2) * sin(dp / 2) + cos(p1) * otherCos * sin(dl / 2) * sin(dl / 2)
         return 2 * r * atan2(a.squareRoot(), (1 - a).squareRoot())
     }
 }

@@ -48,6 +48,9 @@ public struct IncidentEngine: Sendable {
     private var nextInCell = Chunked<Int32>()
     /// Quiet-close deadlines (lazy: an entry is re-checked against the incident when it comes due).
     private var quiet = MinHeap<Deadline>()
+    /// The column scales of the last neighbourhood looked up (`GridCell.scale`: a cosine per row; the events of
+    /// one place come one after another).
+    private var scales = NeighbourhoodScales()
     /// Per event type: its spec and its incident type's routing.
     private let routes: [String: EventRoute]
     /// Per incident type: grid group and time limits.
@@ -155,14 +158,18 @@ public struct IncidentEngine: Sendable {
 
         if let i = nearest(to: event, group: group, route: incidentRoute) {
             // The incident is changed in place, in its slot (reading it out of the slot would copy it).
-            let oldCell = GridCell(group: group, point: spots[i].center, cellM: incidentRoute.cellM)
+            let oldCenter = spots[i].center
             let joined = Self.join(&slots[i], event: event, spec: route.spec, catalog: catalog, changeAlways: changeAlways)
             if joined.areaChanged { slots[i]!.area = shared(slots[i]!.area) }
             spots[i] = joined.spot
-            let newCell = GridCell(group: group, point: joined.spot.center, cellM: incidentRoute.cellM)
-            if newCell != oldCell {
-                removeFromGrid(i, cell: oldCell)
-                addToGrid(i, cell: newCell)
+            // A centre that did not move (an event at the incident's centre) keeps its cell: no cosines.
+            if joined.spot.center != oldCenter {
+                let oldCell = GridCell(group: group, point: oldCenter, cellM: incidentRoute.cellM)
+                let newCell = GridCell(group: group, point: joined.spot.center, cellM: incidentRoute.cellM)
+                if newCell != oldCell {
+                    removeFromGrid(i, cell: oldCell)
+                    addToGrid(i, cell: newCell)
+                }
             }
             return Correlation(number: joined.spot.number, change: joined.change)
         }
@@ -299,17 +306,21 @@ public struct IncidentEngine: Sendable {
 
     /// The slot of the open incident the event joins, if any: nearest centre within the radius, time within the
     /// window (ties: the oldest incident).
-    private func nearest(to event: Event, group: Int64, route: IncidentRoute) -> Int? {
+    private mutating func nearest(to event: Event, group: Int64, route: IncidentRoute) -> Int? {
         let t = event.time.micros
         let windowMicros = Int64((route.spec.windowS * 1_000_000).rounded())
         let radius = route.spec.radiusM
         let p = event.location
         let row = GridCell.row(lat: p.lat, cellM: route.cellM)
+        let rowScales = scales.around(row: row, cellM: route.cellM)
+        // The event's half of every distance below, once.
+        let eventCos = cos(p.lat * .pi / 180)
         var best: Int?
         var bestNumber = Int64.max
         var bestDistance = Double.infinity
         for y in (row - 1)...(row + 1) {
-            let column = GridCell.column(lon: p.lon, row: y, cellM: route.cellM)
+            let scale = y < row ? rowScales.0 : (y == row ? rowScales.1 : rowScales.2)
+            let column = GridCell.column(lon: p.lon, scale: scale, cellM: route.cellM)
             for x in (column - 1)...(column + 1) {
                 var next = grid[GridCell(group: group, x: x, y: y)] ?? -1
                 while next >= 0 {
@@ -319,7 +330,7 @@ public struct IncidentEngine: Sendable {
                     guard t >= candidate.firstMicros - windowMicros, t <= candidate.lastMicros + windowMicros else {
                         continue
                     }
-                    let d = candidate.center.distance(to: p)
+                    let d = candidate.center.distance(to: p, otherCos: eventCos)
                     guard d <= radius else { continue }
                     if d < bestDistance || (d == bestDistance && candidate.number < bestNumber) {
                         best = slot
@@ -415,9 +426,37 @@ struct GridCell: Hashable, Sendable {
 
     @inline(__always)
     static func column(lon: Double, row: Int64, cellM: Double) -> Int64 {
+        column(lon: lon, scale: scale(row: row, cellM: cellM), cellM: cellM)
+    }
+
+    /// How much narrower than a cell's height a degree of longitude is in `row` (its middle latitude's cosine).
+    @inline(__always)
+    static func scale(row: Int64, cellM: Double) -> Double {
         let middleLat = (Double(row) + 0.5) * cellM / metresPerDegree
-        let scale = max(cos(middleLat * .pi / 180), 0.01)
-        return Int64((lon * metresPerDegree * scale / cellM).rounded(.down))
+        return max(cos(middleLat * .pi / 180), 0.01)
+    }
+
+    @inline(__always)
+    static func column(lon: Double, scale: Double, cellM: Double) -> Int64 {
+        Int64((lon * metresPerDegree * scale / cellM).rounded(.down))
+    }
+}
+
+/// The column scales of the rows around one row for one cell size, kept for the next lookup of the same row.
+struct NeighbourhoodScales: Sendable {
+    private var row = Int64.min
+    private var cellM = Double.nan
+    private var values: (Double, Double, Double) = (0, 0, 0)
+
+    /// `GridCell.scale` of rows `row - 1`, `row` and `row + 1`, in that order.
+    mutating func around(row: Int64, cellM: Double) -> (Double, Double, Double) {
+        if row != self.row || cellM != self.cellM {
+            self.row = row
+            self.cellM = cellM
+            values = (GridCell.scale(row: row - 1, cellM: cellM), GridCell.scale(row: row, cellM: cellM),
+                      GridCell.scale(row: row + 1, cellM: cellM))
+        }
+        return values
     }
 }
 
