@@ -354,10 +354,10 @@ func openWAL(path: String, sync: SyncMode, cacheKiB: Int? = nil, autoCheckpoint:
 /// does it after it has handed the batch back (`Journal.betweenCommits`), not inside `append`, so that ingest
 /// answers the platforms and takes the next events meanwhile.
 public final class WALRewind: @unchecked Sendable {
-    /// 65,536 pages of 4 KiB: a WAL of at most about 256 MiB, rewound every 1.4 s at the benchmark's 180,000
-    /// events/s. Each rewind copies what the checkpointer's last 100 ms left and syncs it on the writer's thread:
-    /// the raw SQLite loop, doing the same, lost 3% of its rows/s with this limit and 15% with 16,384 pages (about
-    /// 60 ms per rewind).
+    /// 65,536 pages of 4 KiB: a WAL of at most about 256 MiB, rewound about every 3 s at the benchmark's 170,000
+    /// events/s (80 MB of WAL a second). Each rewind copies what the checkpointer's last 100 ms left and syncs it
+    /// on the writer's thread: the raw SQLite loop, doing the same, lost 3% of its rows/s with this limit and 16%
+    /// with 16,384 pages (about 60 ms per rewind).
     public static let defaultLimit: Int32 = 65_536
     public let limit: Int32
     /// The WAL's frames after the connection's last commit (SQLite's WAL hook; only ever touched on the
