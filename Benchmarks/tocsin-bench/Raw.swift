@@ -107,8 +107,7 @@ func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, second
     defer { try? db.close() }
     // As the journal's writer does between commits: past `WALRewind.defaultLimit` frames, the rest of the WAL
     // copied on this connection, so that the WAL starts again instead of growing for ever.
-    let rewind = WALRewind()
-    try db.writeWithoutTransaction { db in rewind.install(on: db) }
+    let rewind = try WALRewind(on: db)
     // As the journal does: the WAL is checkpointed by another connection on another thread (PASSIVE, once it
     // passes 4 MiB), never inside the inserting thread's commits.
     let checkpointer = try DatabaseQueue(path: path, configuration: config)

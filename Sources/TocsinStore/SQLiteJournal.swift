@@ -49,9 +49,7 @@ public final class SQLiteJournal: Journal {
                 """)
         }
         checkpointer = try Checkpointer(path: path, sync: sync, vfs: vfs)
-        let rewind = WALRewind(limit: walRewindFrames)
-        try db.writeWithoutTransaction { db in rewind.install(on: db) }
-        self.rewind = rewind
+        rewind = try WALRewind(on: db, limit: walRewindFrames)
         last = try db.readStatement { db in
             try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM journal") ?? 0
         }
@@ -366,15 +364,17 @@ public final class WALRewind: @unchecked Sendable {
     /// How many times `afterCommit` copied the WAL's rest (for tests and the benchmark).
     public private(set) var rewinds = 0
 
-    public init(limit: Int32 = WALRewind.defaultLimit) { self.limit = limit }
-
-    /// Installs the hook that counts the WAL's frames (it replaces SQLite's automatic checkpoint, which the
-    /// journal turns off anyway).
-    public func install(on db: Database) {
-        sqlite3_wal_hook(db.sqliteConnection, { context, _, _, frames in
-            if let context { Unmanaged<WALRewind>.fromOpaque(context).takeUnretainedValue().frames = frames }
-            return SQLITE_OK
-        }, Unmanaged.passUnretained(self).toOpaque())
+    /// A rewind for the connection of `queue`, its hook installed: SQLite's WAL hook counts the WAL's frames (it
+    /// replaces SQLite's automatic checkpoint, which the writers here turn off anyway). The connection must not
+    /// outlive the rewind.
+    public init(on queue: DatabaseQueue, limit: Int32 = WALRewind.defaultLimit) throws {
+        self.limit = limit
+        try queue.writeWithoutTransaction { db in
+            sqlite3_wal_hook(db.sqliteConnection, { context, _, _, frames in
+                if let context { Unmanaged<WALRewind>.fromOpaque(context).takeUnretainedValue().frames = frames }
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(self).toOpaque())
+        }
     }
 
     /// After a commit on `queue`: when the WAL holds more than `limit` frames, a PASSIVE checkpoint here.

@@ -46,13 +46,7 @@ public final class WorkerStore {
                 """)
         }
         lastSeq = try db.readStatement { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0 }
-        if owner {
-            let rewind = WALRewind(limit: walRewindFrames)
-            try db.writeWithoutTransaction { db in rewind.install(on: db) }
-            self.rewind = rewind
-        } else {
-            rewind = nil
-        }
+        rewind = owner ? try WALRewind(on: db, limit: walRewindFrames) : nil
         // Last: a store that failed to open starts no thread.
         checkpointer = owner ? try Checkpointer(path: path, sync: sync) : nil
     }
