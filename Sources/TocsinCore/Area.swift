@@ -33,7 +33,31 @@ public struct AreaPath: Hashable, Sendable, Comparable, CustomStringConvertible,
     }
 
     public var segments: [Substring] { rawValue.split(separator: ".") }
-    public var depth: Int { rawValue.utf8.reduce(1) { $1 == UInt8(ascii: ".") ? $0 + 1 : $0 } }
+    public var depth: Int {
+        var dots = 0
+        forEachDot { _ in dots += 1 }
+        return dots + 1
+    }
+
+    /// Calls `body` with the UTF-8 offset of each dot, first to last, until it returns false. In place: the
+    /// path's bytes read through `reduce` or split into segments cost 500 instructions an owner (`ancestor`).
+    @inline(__always)
+    private func forEachDot(_ body: (Int) -> Bool) {
+        var text = rawValue
+        text.withUTF8 { u in
+            for (i, b) in u.enumerated() where b == UInt8(ascii: ".") {
+                if !body(i) { return }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func forEachDot(_ body: (Int) -> Void) {
+        forEachDot { (i: Int) -> Bool in
+            body(i)
+            return true
+        }
+    }
 
     /// The command level at which this area sits: depth 1 city, 2 district, 3 street.
     public var level: Level { Level(depth: depth) }
@@ -51,8 +75,15 @@ public struct AreaPath: Hashable, Sendable, Comparable, CustomStringConvertible,
     /// The ancestor of this area at `level`; the area itself when it is already at or above that level.
     public func ancestor(at level: Level) -> AreaPath {
         let wanted = level.depth
-        if depth <= wanted { return self }
-        return AreaPath(unchecked: segments.prefix(wanted).joined(separator: "."))
+        // The path up to its `wanted`-th dot; the whole path when it has fewer.
+        var seen = 0, end: Int?
+        forEachDot { (i: Int) -> Bool in
+            seen += 1
+            if seen == wanted { end = i }
+            return end == nil
+        }
+        guard let end else { return self }
+        return AreaPath(unchecked: String(decoding: rawValue.utf8.prefix(end), as: UTF8.self))
     }
 
     public init(unchecked: String) { self.rawValue = unchecked }

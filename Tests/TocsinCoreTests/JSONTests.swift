@@ -212,6 +212,13 @@ private func nested(_ depth: Int) -> (String, JSONValue) {
 
     func writesNumbers(_ x: Double, _ text: String) throws {
         #expect(JSONWriter.numberText(x) == text)
+        // The writer's own number path (it writes into its buffer, not through `appendNumber`).
+        var w = JSONWriter(capacity: 1)
+        w.beginArray()
+        w.value(x)
+        w.value(x)
+        w.endArray()
+        #expect(w.string == "[\(text),\(text)]")
         if x.isFinite {
             let back = try JSONValue.parse(text).numberValue
             #expect(back == x && back?.sign == x.sign)
@@ -243,6 +250,15 @@ private func nested(_ depth: Int) -> (String, JSONValue) {
                     let before = String(repeating: "a", count: at), after = String(repeating: "z", count: length - at - 1)
                     let s = before + raw + after
                     #expect(JSONWriter.quoted(s) == "\"" + before + escaped + after + "\"", "\(s)")
+                    // The same text as a member name and as a value, after a comma, in the writer's buffer.
+                    var w = JSONWriter(capacity: 1)
+                    w.beginObject()
+                    w.field(s, s)
+                    w.key(s)
+                    w.value(Substring(s))
+                    w.endObject()
+                    let q = "\"" + before + escaped + after + "\""
+                    #expect(w.string == "{\(q):\(q),\(q):\(q)}", "\(s)")
                     #expect(try JSONValue.parse(JSONWriter.quoted(s)) == .string(s))
                 }
             }
@@ -272,6 +288,63 @@ private func nested(_ depth: Int) -> (String, JSONValue) {
         w.endObject()
         #expect(w.string == #"{"id":"e1","n":3,"x":0.5,"ok":true,"list":[1,"two",null,{}],"keep":"y","v":{"z":[1,2],"a":null}}"#)
         #expect(try JSONValue.parse(w.bytes)["list"] == [1, "two", nil, [:]])
+    }
+
+    @Test(arguments: [
+        (0, "0"), (7, "7"), (-1, "-1"), (9, "9"), (10, "10"), (99, "99"), (100, "100"), (-100, "-100"),
+        (1_234_567_890_123, "1234567890123"), (Int.max, "9223372036854775807"), (Int.min, "-9223372036854775808"),
+    ] as [(Int, String)])
+    func writesIntegers(_ n: Int, _ text: String) {
+        var w = JSONWriter(capacity: 1)
+        w.value(n)
+        #expect(w.string == text)
+        var out: [UInt8] = [0x5B]
+        JSONWriter.appendInteger(Int64(n), to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "[" + text)
+    }
+
+    /// The writer grows its buffer as it goes: a document far larger than the capacity asked for comes out
+    /// whole, the same as one written into ample room.
+    @Test func writerGrowsPastItsCapacity() throws {
+        func document(capacity: Int) -> JSONWriter {
+            var w = JSONWriter(capacity: capacity)
+            w.beginArray()
+            for i in 0..<5_000 {
+                w.beginObject()
+                w.field("i", i)
+                w.field("name", "member \(i) with a \"quote\" and ünïcödé")
+                w.field("x", Double(i) / 8)
+                w.endObject()
+            }
+            w.endArray()
+            return w
+        }
+        let small = document(capacity: 1), ample = document(capacity: 1 << 20)
+        #expect(small.bytes == ample.bytes)
+        let parsed = try JSONValue.parse(small.bytes)
+        guard case .array(let items) = parsed else {
+            Issue.record("not an array")
+            return
+        }
+        #expect(items.count == 5_000)
+        #expect(items[4_321]["name"] == .string("member 4321 with a \"quote\" and ünïcödé"))
+        #expect(items[4_999]["x"] == .number(4_999.0 / 8))
+    }
+
+    /// Writers are values: a copy writes on without changing what the original has, and the other way round.
+    @Test func writerCopiesAreIndependent() {
+        var a = JSONWriter(capacity: 64)
+        a.beginObject()
+        a.field("k", "v")
+        var b = a
+        b.field("b", 1)
+        a.field("a", 2)
+        let c = a
+        a.endObject()
+        b.endObject()
+        #expect(a.string == #"{"k":"v","a":2}"#)
+        #expect(b.string == #"{"k":"v","b":1}"#)
+        #expect(c.string == #"{"k":"v","a":2"#)
     }
 
     @Test func abbreviatesForMessages() {
