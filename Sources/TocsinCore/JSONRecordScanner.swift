@@ -113,6 +113,42 @@ struct JSONRecordScanner {
         do throws(JSONParseError) { return try s.parseString() } catch { return nil }
     }
 
+    /// Any string, passed over without making it (escapes are passed over as two bytes, or six for `\u`; the
+    /// text is not checked further).
+    mutating func skipString() -> Bool {
+        guard s.i < s.end, s.p[s.i] == UInt8(ascii: "\"") else { return false }
+        var k = s.i + 1
+        while true {
+            k = ASCIIWord.skipPlain(s.p, from: k, end: s.end)
+            guard k < s.end else { return false }
+            switch s.p[k] {
+            case UInt8(ascii: "\""):
+                s.i = k + 1
+                return true
+            case UInt8(ascii: "\\"):
+                guard k + 1 < s.end else { return false }
+                k += s.p[k + 1] == UInt8(ascii: "u") ? 6 : 2
+            case ..<0x20:
+                return false
+            default:
+                k += 1
+            }
+        }
+    }
+
+    /// A string, number, `true`, `false` or `null`, passed over (strings as `skipString` passes them).
+    mutating func skipScalar() -> Bool {
+        guard s.i < s.end else { return false }
+        switch s.p[s.i] {
+        case UInt8(ascii: "\""): return skipString()
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return bool() != nil
+        case UInt8(ascii: "n"):
+            do throws(JSONParseError) { try s.literal("null") } catch { return false }
+            return true
+        default: return number() != nil
+        }
+    }
+
     /// A finite number.
     mutating func number() -> Double? {
         guard s.i < s.end, s.p[s.i] == UInt8(ascii: "-") || (s.p[s.i] >= 0x30 && s.p[s.i] <= 0x39) else { return nil }

@@ -383,6 +383,9 @@ public struct WarningBook: Sendable {
                   state: state)
     }
 
+    /// The number `takeSeq` hands out next.
+    public var nextFeedSeq: Int64 { nextSeq }
+
     /// Hands out the next feed sequence number (for feed messages other than warnings, e.g. tasks).
     public mutating func takeSeq() -> Int64 {
         defer { nextSeq += 1 }

@@ -309,21 +309,27 @@ public final class DispatchWorker: Sendable {
         while !s.stopping() {
             let batch = try s.plan.outbox(after: s.planOffset, limit: 4096)
             guard let last = batch.last else { return }
-            var tasks: [PlanTask] = []
             var messages: [(topic: String, body: [UInt8], seq: Int64)] = []
             for m in batch {
+                // The plan worker's bytes with the feed seq spliced in (the same bytes `task.json` writes), under
+                // the topic it stored them with (the task's): only whose step it is and its state are read.
+                if FeedKind(topic: m.topic) == .task, let relayed = PlanTask.Relayed(json: m.body),
+                   let body = PlanTask.json(m.body, withSeq: s.book.nextFeedSeq) {
+                    let seq = s.book.takeSeq()
+                    s.tasks.record(incident: relayed.incident, step: relayed.step, seq: seq, isFinal: relayed.state.isFinal)
+                    messages.append((m.topic, body, seq))
+                    continue
+                }
                 do {
                     var task = try PlanTask(json: m.body)
                     task.seq = s.book.takeSeq()
-                    tasks.append(task)
-                    // The plan worker's bytes with the feed seq spliced in (the same bytes `task.json` writes).
-                    messages.append((task.topic, PlanTask.json(m.body, withSeq: task.seq) ?? task.json, task.seq))
+                    s.tasks.record(task)
+                    messages.append((task.topic, task.json, task.seq))
                 } catch {
                     s.logger.error("dispatch: plan outbox message \(m.seq) is not a task: \(error)")
                 }
             }
-            for t in tasks { s.tasks.record(t) }
-            s.counters["tasks", default: 0] += Int64(tasks.count)
+            s.counters["tasks", default: 0] += Int64(messages.count)
             try commit(s, messages: messages, offsets: [
                 "plan": last.seq, "count.tasks": s.counters["tasks"] ?? 0,
             ])

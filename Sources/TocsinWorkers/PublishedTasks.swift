@@ -57,11 +57,16 @@ struct PublishedTasks: Sendable {
 
     /// Records a published task (its latest state).
     mutating func record(_ task: PlanTask) {
-        let stored = Stored(seq: task.seq, step: number(ofStep: task.step), isFinal: task.state.isFinal)
-        if let i = byIncident[task.incident]?.firstIndex(where: { $0.step == stored.step }) {
-            byIncident[task.incident]![i] = stored
+        record(incident: task.incident, step: task.step, seq: task.seq, isFinal: task.state.isFinal)
+    }
+
+    /// Records the latest message (`seq`) of `step` of `incident`'s plan.
+    mutating func record(incident: String, step: String, seq: Int64, isFinal: Bool) {
+        let stored = Stored(seq: seq, step: number(ofStep: step), isFinal: isFinal)
+        if let i = byIncident[incident]?.firstIndex(where: { $0.step == stored.step }) {
+            byIncident[incident]![i] = stored
         } else {
-            byIncident[task.incident, default: []].append(stored)
+            byIncident[incident, default: []].append(stored)
             count += 1
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TocsinCore
 
@@ -380,6 +381,12 @@ enum PlanFixtures {
         }
         let open = try restore(r.book)
         #expect(open.state == r.book.state)
+        // The hand-written row is the `Codable` form (the encoder's order of members aside).
+        let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(r.book.state)) as? [String: Any]
+        let encodedRun = try #require((encoded?["runs"] as? [Any])?.first as? NSDictionary)
+        let written = try JSONSerialization.jsonObject(with: Data(try #require(try r.book.runSnapshot("inc-1"))))
+        #expect(encodedRun == (written as? NSDictionary))
+        #expect(((written as? [String: Any])?["tasks"] as? [Any])?.count ?? 0 >= 3)
         #expect(open.openTasks.contains { $0.state == .overdue && $0.escalated && $0.by == M.shatou })
         _ = r.close(at: 2000)
         #expect(try restore(r.book).state == r.book.state)
@@ -466,6 +473,36 @@ enum PlanFixtures {
             #expect(PlanTask.json(Array(bad.utf8), withSeq: 5) == nil, "\(bad)")
         }
         #expect(PlanTask.json(Array(#"{"id":"t","seq":12,"x":1}"#.utf8), withSeq: -1) == nil)
+    }
+
+    /// Dispatch reads of a relayed task only whose step it is and its state: they are the full decoder's, for
+    /// every task a run publishes (with `updated` and `by`, and with text that needs escapes); bytes that are
+    /// not a task as `write(to:)` writes it give nil (dispatch then decodes them fully and reports the error).
+    @Test func relayedTasksReadAsTheFullDecoderReadsThem() throws {
+        var r = PlanFixtures.Run()
+        var tasks = try r.gauge(2.6, at: 0)
+        tasks += try r.step("verify", by: Make.futian, at: 60)
+        let first = try requireFirst(tasks)
+        let oddText = first.jsonString
+            .replacingOccurrences(of: #""action":"Do verify""#,
+                                  with: #""action":"# + JSONWriter.quoted("say \"stop\" \\ wait\n\u{01} 中文 🔥"))
+            .replacingOccurrences(of: #""incident":"inc-1""#, with: #""incident":"# + JSONWriter.quoted(#"in"c\-1"#))
+        let odd = try PlanTask(json: Array(oddText.utf8))
+        #expect(odd.incident == #"in"c\-1"# && odd.action.hasSuffix("🔥"))
+        tasks.append(odd)
+        #expect(tasks.count >= 3 && tasks.contains { $0.by != nil })
+        for task in tasks {
+            let relayed = try #require(PlanTask.Relayed(json: task.json))
+            let full = try PlanTask(json: task.json)
+            #expect(relayed.incident == full.incident && relayed.step == full.step && relayed.state == full.state)
+        }
+        let good = tasks[0].jsonString
+        for bad in ["", "{}", "[]", String(good.dropLast()), good + "x", good.replacingOccurrences(of: #""step":"#, with: #""stop":"#),
+                    good.replacingOccurrences(of: #""state":"ready""#, with: #""state":"asleep""#),
+                    good.replacingOccurrences(of: #""escalated":false"#, with: #""escalated":nope"#),
+                    good.replacingOccurrences(of: #""action":"Do verify""#, with: #""action":"Do \"#)] {
+            #expect(PlanTask.Relayed(json: Array(bad.utf8)) == nil, "\(bad)")
+        }
     }
 
     @Test func decodingIsStrictAboutTypesAndLenientAboutExtensions() throws {

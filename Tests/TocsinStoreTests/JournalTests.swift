@@ -109,6 +109,14 @@ import TocsinTesting
         // Sequence numbers continue after reopening, never reused.
         let next = try store.commit(offsets: [:], state: [:], outbox: [("t", [])])
         #expect(next.map(\.seq) == [4])
+        // Read back whole: sequence numbers, topics and bodies (an empty body too), in order.
+        #expect(try store.outbox(after: 0) == [
+            OutboxMessage(seq: 1, topic: "actual/warning/street/sz.futian.shatou.", body: [7]),
+            OutboxMessage(seq: 2, topic: "exercise/task/city/sz.", body: [8]),
+            OutboxMessage(seq: 3, topic: "actual/warning/city/sz.", body: [9]),
+            OutboxMessage(seq: 4, topic: "t", body: []),
+        ])
+        #expect(try store.outbox(after: 1, limit: 2).map(\.seq) == [2, 3])
         try store.close()
     }
 }
