@@ -69,6 +69,14 @@ struct JSONRecordScanner {
         guard begin() else { return nil }
         var seen = MemberSet()
         while true {
+            // The member the writer writes next, found by its name right at the cursor; anything else (another
+            // member, spaces, the end) the general way.
+            if hint < names.count, nextMember(is: names[hint]) {
+                let k = hint
+                hint += 1
+                guard seen.insert(k), read(&self, k) else { return nil }
+                continue
+            }
             switch member() {
             case .end: return seen
             case .bad: return nil
@@ -76,6 +84,27 @@ struct JSONRecordScanner {
                 guard let k = index(of: name, in: names), seen.insert(k), read(&self, k) else { return nil }
             }
         }
+    }
+
+    /// True, past the member's colon, when the next member is exactly `word` written without spaces or escapes
+    /// (`,"word":`, or `"word":` first); false, having moved nothing, otherwise. About a fifth of `member` and
+    /// `index(of:in:)` together, which scan the name first and compare it after.
+    @inline(__always)
+    private mutating func nextMember(is word: StaticString) -> Bool {
+        let n = word.utf8CodeUnitCount
+        var i = s.i
+        if started {
+            guard i < s.end, s.p[i] == UInt8(ascii: ",") else { return false }
+            i += 1
+        }
+        guard i + n + 2 < s.end, s.p[i] == UInt8(ascii: "\""), s.p[i + n + 1] == UInt8(ascii: "\""),
+              s.p[i + n + 2] == UInt8(ascii: ":") else { return false }
+        let w = word.utf8Start
+        for k in 0..<n where s.p[i + 1 + k] != w[k] { return false }
+        s.i = i + n + 3
+        started = true
+        s.skipWhitespace()
+        return true
     }
 
     /// Whether `name` is exactly `word`.

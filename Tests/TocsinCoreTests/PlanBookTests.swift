@@ -505,6 +505,29 @@ enum PlanFixtures {
         }
     }
 
+    /// The record reader finds members by their names at the cursor when they come in the writer's order; in any
+    /// other form (reordered, spaced, a name with an escape, a member twice) it reads what the full decoder reads
+    /// or gives way to it.
+    @Test func recordReaderAgreesWithTheFullDecoderInEveryForm() throws {
+        var r = PlanFixtures.Run()
+        _ = try r.gauge(2.6, at: 0)
+        let task = try requireFirst(r.step("verify", by: Make.futian, at: 60))
+        let compact = task.jsonString
+        #expect(try PlanTask(json: task.json) == task)
+        let reordered = compact.replacingOccurrences(of: #"{"id":"t-inc-1-verify","seq":0,"#, with: #"{"seq":0,"#)
+            .replacingOccurrences(of: #""escalated":false"#, with: #""escalated":false,"id":"t-inc-1-verify""#)
+        let spaced = compact.replacingOccurrences(of: #"",""#, with: #"" , ""#).replacingOccurrences(of: #"":"#, with: #"" : "#)
+        let escapedName = compact.replacingOccurrences(of: #""step":"#, with: #""st\u0065p":"#)
+        for text in [reordered, spaced, escapedName] {
+            #expect(text != compact)
+            #expect(try PlanTask(json: Array(text.utf8)) == task, "\(text)")
+            #expect(PlanTask.Relayed(json: Array(text.utf8)).map { $0.step == task.step } ?? true)
+        }
+        let twice = compact.replacingOccurrences(of: #""plan":"flood","#, with: #""plan":"flood","plan":"flood","#)
+        #expect(throws: TaskDecodingError.self) { try PlanTask(json: Array(twice.utf8)) }
+        #expect(PlanTask.Relayed(json: Array(twice.utf8)) == nil)
+    }
+
     @Test func decodingIsStrictAboutTypesAndLenientAboutExtensions() throws {
         let minimal =
             #"{"id":"t-1-a","seq":3,"plan":"fire","incident":"1","step":"a","action":"x","level":"city","owner":"sz","area":"sz.futian","due":"2026-07-01T08:45:00+08:00","state":"overdue","status":"test","future":1}"#
