@@ -825,37 +825,6 @@ public struct JSONWriter: @unchecked Sendable {
         needsComma = true
     }
 
-    /// A string value written in pieces, without joining them first: `beginString`, then `stringPart` for
-    /// each piece (escaped as `value(_:)` escapes), then `endString`.
-    public mutating func beginString() {
-        separator()
-        append(Ascii.quote)
-    }
-
-    public mutating func stringPart(_ s: String) {
-        if let done: Void = s.utf8.withContiguousStorageIfAvailable({ stringPart($0) }) {
-            _ = done
-        } else {
-            var copy = s
-            copy.withUTF8 { stringPart($0) }
-        }
-    }
-
-    private mutating func stringPart(_ u: UnsafeBufferPointer<UInt8>) {
-        guard let from = u.baseAddress, !u.isEmpty else { return }
-        if !Self.mayNeedEscape(u) {
-            append(u)
-            return
-        }
-        let p = reserve(u.count * 6)
-        count += Self.writeEscaped(UnsafeBufferPointer(start: from, count: u.count), to: p)
-    }
-
-    public mutating func endString() {
-        append(Ascii.quote)
-        needsComma = true
-    }
-
     /// A string value from part of a string (no copy of its own).
     public mutating func value(_ s: Substring) {
         if let done: Void = s.utf8.withContiguousStorageIfAvailable({ quoted($0, comma: needsComma, colon: false) }) {

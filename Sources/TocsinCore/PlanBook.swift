@@ -45,21 +45,24 @@ struct TaskRecord: Sendable, Hashable {
     /// The owning level (above the step's own once escalated); the owner is the area's ancestor at it.
     var level: Level
     var state: TaskState
-    private var flags: UInt8 = 0
+    private var bits: UInt8 = 0
+
+    /// The three flags as a number (1 escalated, 2 waiting, 4 went overdue): the stored form's.
+    var flags: Int { Int(bits) }
 
     var escalated: Bool {
-        get { flags & 1 != 0 }
-        set { flags = newValue ? flags | 1 : flags & ~1 }
+        get { bits & 1 != 0 }
+        set { bits = newValue ? bits | 1 : bits & ~1 }
     }
     /// Not yet ready: some `after` step is not done. Waiting tasks are not published.
     var waiting: Bool {
-        get { flags & 2 != 0 }
-        set { flags = newValue ? flags | 2 : flags & ~2 }
+        get { bits & 2 != 0 }
+        set { bits = newValue ? bits | 2 : bits & ~2 }
     }
     /// It went overdue once; it never does again.
     var wentOverdue: Bool {
-        get { flags & 4 != 0 }
-        set { flags = newValue ? flags | 4 : flags & ~4 }
+        get { bits & 4 != 0 }
+        set { bits = newValue ? bits | 4 : bits & ~4 }
     }
 
     init(due: Timestamp, updatedMicros: Int64, stepIndex: UInt8, areaIndex: UInt8, byIndex: UInt8, tier: Tier,
@@ -268,7 +271,7 @@ extension PlanRun: Codable {
         var wentOverdue: Bool
     }
 
-    private enum CodingKeys: String, CodingKey { case incident, plan, status, tier, number, closedAt, tasks }
+    private enum CodingKeys: String, CodingKey { case incident, plan, status, tier, number, closedAt, tasks, records }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -277,11 +280,37 @@ extension PlanRun: Codable {
         tier = try c.decode(Tier.self, forKey: .tier)
         number = try c.decode(Int64.self, forKey: .number)
         closedAt = try c.decodeIfPresent(Timestamp.self, forKey: .closedAt)
+        steps = StepTable([])
+        tasks = []
+        if c.contains(.records) {
+            status = try c.decode(Status.self, forKey: .status)
+            var records = try c.nestedUnkeyedContainer(forKey: .records)
+            while !records.isAtEnd {
+                var t = try records.nestedUnkeyedContainer()
+                let step = try t.decode(String.self), action = try t.decode(String.self)
+                let after = try t.decode([String].self), onOverdue = try t.decode(OverdueAction.self)
+                let tier = try t.decode(Tier.self), level = try t.decode(Level.self)
+                let area = try t.decode(AreaPath.self), by = try t.decodeNil() ? nil : try t.decode(AreaPath.self)
+                let state = try t.decode(TaskState.self), due = try t.decode(Int64.self)
+                let updated = try t.decodeNil() ? nil : try t.decode(Int64.self)
+                let flags = try t.decode(Int.self), seq = try t.decode(Int64.self)
+                guard t.isAtEnd, (0...7).contains(flags) else {
+                    throw DecodingError.dataCorruptedError(in: t, debugDescription: "not a stored task record")
+                }
+                let r = record(
+                    info: StepInfo(id: step, action: action, after: after, onOverdue: onOverdue), area: area,
+                    due: Timestamp(micros: due), updated: updated.map(Timestamp.init(micros:)), by: by, tier: tier,
+                    level: level, state: state, escalated: flags & 1 != 0, waiting: flags & 2 != 0,
+                    wentOverdue: flags & 4 != 0)
+                tasks.append(r)
+                if seq != 0 { seqs[step] = seq }
+            }
+            return
+        }
+        // The form stored before the eleventh round: each task whole, as a `PlanTask`, with the book's fields.
         let stored = try c.decode([StoredTask].self, forKey: .tasks)
         // `status` was added to the stored run later: before, each task carried it.
         status = try c.decodeIfPresent(Status.self, forKey: .status) ?? stored.first?.task.status ?? .actual
-        steps = StepTable([])
-        tasks = []
         tasks.reserveCapacity(stored.count)
         for s in stored {
             let r = record(
@@ -294,6 +323,10 @@ extension PlanRun: Codable {
         }
     }
 
+    /// The stored form (`writeCodableJSON` writes the same): the run's fields, then each task as one array,
+    /// `[step, action, after, onOverdue, tier, level, area, by or null, state, due micros, updated micros or
+    /// null, flags (1 escalated, 2 waiting, 4 went overdue), feed seq or 0]`. What every task repeated (its id,
+    /// plan, incident, owner, status) is the run's or follows from it.
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(incident, forKey: .incident)
@@ -302,11 +335,24 @@ extension PlanRun: Codable {
         try c.encode(tier, forKey: .tier)
         try c.encode(number, forKey: .number)
         try c.encodeIfPresent(closedAt, forKey: .closedAt)
-        try c.encode(
-            tasks.map {
-                StoredTask(task: task($0), tier: $0.tier, after: info(of: $0).after, onOverdue: info(of: $0).onOverdue,
-                           waiting: $0.waiting, wentOverdue: $0.wentOverdue)
-            }, forKey: .tasks)
+        var records = c.nestedUnkeyedContainer(forKey: .records)
+        for r in tasks {
+            let info = info(of: r)
+            var t = records.nestedUnkeyedContainer()
+            try t.encode(info.id)
+            try t.encode(info.action)
+            try t.encode(info.after)
+            try t.encode(info.onOverdue)
+            try t.encode(r.tier)
+            try t.encode(r.level)
+            try t.encode(area(of: r))
+            if let by = by(of: r) { try t.encode(by) } else { try t.encodeNil() }
+            try t.encode(r.state)
+            try t.encode(r.due.micros)
+            if let updated = r.updated { try t.encode(updated.micros) } else { try t.encodeNil() }
+            try t.encode(r.flags)
+            try t.encode(seqs[info.id] ?? 0)
+        }
     }
 }
 
@@ -661,37 +707,10 @@ public struct PlanBook: Sendable {
 }
 
 extension PlanRun {
-    /// `task(r).write(to: &w, codableForm: true)`, written from the record without making the task (its id
-    /// string and the task's copies cost about 2,300 instructions a task, ten tasks a run, each time a run is
-    /// stored).
-    func writeCodableTask(_ r: TaskRecord, into w: inout JSONWriter) {
-        let info = info(of: r)
-        w.beginObject()
-        w.key("id")
-        w.beginString()
-        w.stringPart(PlanTask.idPrefix)
-        w.stringPart(incident)
-        w.stringPart(PlanTask.idSeparator)
-        w.stringPart(info.id)
-        w.endString()
-        w.field("seq", Int(seqs[info.id] ?? 0))
-        w.field("plan", plan)
-        w.field("incident", incident)
-        w.field("step", info.id)
-        w.field("action", info.action)
-        w.field("level", r.level.rawValue)
-        w.field("owner", owner(of: r).rawValue)
-        w.field("area", area(of: r).rawValue)
-        w.field("due", r.due, codableForm: true)
-        w.field("state", r.state.rawValue)
-        w.field("status", status.rawValue)
-        w.field("escalated", r.escalated)
-        if let updated = r.updated { w.field("updated", updated, codableForm: true) }
-        if let by = by(of: r) { w.field("by", by.rawValue) }
-        w.endObject()
-    }
-
-    /// Writes the run exactly as its `Codable` conformance encodes it (see `Incident.writeCodableJSON`).
+    /// Writes the run exactly as its `Codable` conformance encodes it (see `Incident.writeCodableJSON`): each task
+    /// as one array of its record's fields. Each task as a whole `PlanTask` object with the book's fields (the form
+    /// before the eleventh round, still read) took twice the bytes, a run of ten tasks over a page of its own and
+    /// two overflow pages of SQLite's, and about 5,000 instructions a task to write.
     func writeCodableJSON(into w: inout JSONWriter) {
         w.beginObject()
         w.field("incident", incident)
@@ -703,21 +722,27 @@ extension PlanRun {
             w.key("closedAt")
             closedAt.writeCodableJSON(into: &w)
         }
-        w.key("tasks")
+        w.key("records")
         w.beginArray()
         for r in tasks {
-            w.beginObject()
-            w.key("task")
-            writeCodableTask(r, into: &w)
-            w.field("tier", r.tier.rawValue)
-            w.key("after")
+            let info = info(of: r)
             w.beginArray()
-            for a in info(of: r).after { w.value(a) }
+            w.value(info.id)
+            w.value(info.action)
+            w.beginArray()
+            for a in info.after { w.value(a) }
             w.endArray()
-            w.field("onOverdue", info(of: r).onOverdue.rawValue)
-            w.field("waiting", r.waiting)
-            w.field("wentOverdue", r.wentOverdue)
-            w.endObject()
+            w.value(info.onOverdue.rawValue)
+            w.value(r.tier.rawValue)
+            w.value(r.level.rawValue)
+            w.value(area(of: r).rawValue)
+            if let by = by(of: r) { w.value(by.rawValue) } else { w.null() }
+            w.value(r.state.rawValue)
+            w.value(Int(r.due.micros))
+            if let updated = r.updated { w.value(Int(updated.micros)) } else { w.null() }
+            w.value(r.flags)
+            w.value(Int(seqs[info.id] ?? 0))
+            w.endArray()
         }
         w.endArray()
         w.endObject()

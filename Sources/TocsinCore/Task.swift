@@ -67,9 +67,7 @@ public struct PlanTask: Sendable, Hashable, Codable, Identifiable {
     public var topic: String { FeedKind.topic(status: status, kind: "task", level: level, area: area) }
 
     /// The id of the task for `step` of `incident`.
-    public static func id(incident: String, step: String) -> String { "\(idPrefix)\(incident)\(idSeparator)\(step)" }
-    /// The pieces of an id around the incident's.
-    static let idPrefix = "t-", idSeparator = "-"
+    public static func id(incident: String, step: String) -> String { "t-\(incident)-\(step)" }
 
     /// Every way to read `id` as `t-<incident>-<step>`, shortest incident first (incident and step ids may
     /// themselves contain `-`): a holder of tasks takes the first split it knows.

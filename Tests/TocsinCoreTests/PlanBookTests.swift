@@ -381,24 +381,31 @@ enum PlanFixtures {
         }
         let open = try restore(r.book)
         #expect(open.state == r.book.state)
+        // Rows in the form stored before the eleventh round (each task a whole `PlanTask`; this one written by
+        // that round's code in this very state), and before runs carried their own status, read the same.
+        let statusless = Self.legacyRow.replacingOccurrences(of: #""plan":"flood","status":"actual","#, with: #""plan":"flood","#)
+        #expect(statusless != Self.legacyRow)
+        for legacy in [Self.legacyRow, statusless] {
+            let restored = try PlanBook(plans: PlanFixtures.plans, header: try r.book.headerSnapshot(), runs: [Array(legacy.utf8)])
+            #expect(restored.state == r.book.state)
+        }
+        // The compact form takes well under half the bytes.
+        #expect(try #require(try r.book.runSnapshot("inc-1")).count * 2 < Self.legacyRow.utf8.count)
         // The hand-written row is the `Codable` form (the encoder's order of members aside).
         let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(r.book.state)) as? [String: Any]
         let encodedRun = try #require((encoded?["runs"] as? [Any])?.first as? NSDictionary)
         let written = try JSONSerialization.jsonObject(with: Data(try #require(try r.book.runSnapshot("inc-1"))))
         #expect(encodedRun == (written as? NSDictionary))
-        #expect(((written as? [String: Any])?["tasks"] as? [Any])?.count ?? 0 >= 3)
+        #expect(((written as? [String: Any])?["records"] as? [Any])?.count ?? 0 >= 3)
         #expect(open.openTasks.contains { $0.state == .overdue && $0.escalated && $0.by == M.shatou })
         _ = r.close(at: 2000)
         #expect(try restore(r.book).state == r.book.state)
         #expect(try r.book.runSnapshot("inc-2") == nil)
-        // Rows stored before runs carried their own status (each task carries it) read the same.
-        let row = String(decoding: try #require(try r.book.runSnapshot("inc-1")), as: UTF8.self)
-        let older = row.replacingOccurrences(of: #""plan":"flood","status":"actual","#, with: #""plan":"flood","#)
-        #expect(older != row)
-        let restored = try PlanBook(
-            plans: PlanFixtures.plans, header: try r.book.headerSnapshot(), runs: [Array(older.utf8)])
-        #expect(restored.state == r.book.state)
     }
+
+    /// A run row as the tenth round's plan worker stored it (the state of `incrementalSnapshotsRestoreTheSameBook`
+    /// before its close).
+    static let legacyRow = #"{"incident":"inc-1","plan":"flood","status":"actual","tier":"III","number":1,"tasks":[{"task":{"id":"t-inc-1-verify","seq":0,"plan":"flood","incident":"inc-1","step":"verify","action":"Do verify","level":"district","owner":"sz.futian","area":"sz.futian.shatou","due":{"micros":1782895500000000},"state":"overdue","status":"actual","escalated":true,"updated":{"micros":1782895600000000},"by":"sz.futian.shatou"},"tier":"IV","after":[],"onOverdue":"escalate","waiting":false,"wentOverdue":true},{"task":{"id":"t-inc-1-report","seq":0,"plan":"flood","incident":"inc-1","step":"report","action":"Do report","level":"street","owner":"sz.futian.shatou","area":"sz.futian.shatou","due":{"micros":1782896400000000},"state":"done","status":"actual","escalated":false,"updated":{"micros":1782894700000000},"by":"sz.futian.shatou"},"tier":"IV","after":[],"onOverdue":"escalate","waiting":false,"wentOverdue":false},{"task":{"id":"t-inc-1-written","seq":0,"plan":"flood","incident":"inc-1","step":"written","action":"Do written","level":"street","owner":"sz.futian.shatou","area":"sz.futian.shatou","due":{"micros":1782898200000000},"state":"ready","status":"actual","escalated":false,"updated":{"micros":1782894700000000}},"tier":"IV","after":["report"],"onOverdue":"escalate","waiting":false,"wentOverdue":false},{"task":{"id":"t-inc-1-move","seq":0,"plan":"flood","incident":"inc-1","step":"move","action":"Do move","level":"street","owner":"sz.futian.shatou","area":"sz.futian.shatou","due":{"micros":1782898200000000},"state":"ready","status":"actual","escalated":false,"updated":{"micros":1782894600000000}},"tier":"IV","after":["verify"],"onOverdue":"escalate","waiting":true,"wentOverdue":false},{"task":{"id":"t-inc-1-first_report_city","seq":0,"plan":"flood","incident":"inc-1","step":"first_report_city","action":"Do first_report_city","level":"district","owner":"sz.futian","area":"sz.futian.shatou","due":{"micros":1782898500000000},"state":"ready","status":"actual","escalated":false,"updated":{"micros":1782894900000000}},"tier":"III","after":[],"onOverdue":"escalate_and_notify_city","waiting":false,"wentOverdue":false},{"task":{"id":"t-inc-1-command","seq":0,"plan":"flood","incident":"inc-1","step":"command","action":"Do command","level":"district","owner":"sz.futian","area":"sz.futian.shatou","due":{"micros":1782896700000000},"state":"ready","status":"actual","escalated":false,"updated":{"micros":1782894900000000}},"tier":"III","after":[],"onOverdue":"escalate","waiting":false,"wentOverdue":false},{"task":{"id":"t-inc-1-dispatch","seq":0,"plan":"flood","incident":"inc-1","step":"dispatch","action":"Do dispatch","level":"district","owner":"sz.futian","area":"sz.futian.shatou","due":{"micros":1782896700000000},"state":"ready","status":"actual","escalated":false,"updated":{"micros":1782894900000000}},"tier":"III","after":["command"],"onOverdue":"escalate","waiting":true,"wentOverdue":false}]}"#
 
     /// An exercise plan's tasks stay exercise tasks through a restore (the drill fence).
     @Test func exercisePlansRestoreAsExercise() throws {
@@ -426,6 +433,12 @@ enum PlanFixtures {
         r.book.recordSeq(7, ofTask: tasks[0].id)
         #expect(r.book.task(tasks[0].id)?.seq == 7)
         #expect(r.book.openTasks.first?.seq == 7)
+        // Kept through a stored row, and through a snapshot.
+        let row = try #require(try r.book.runSnapshot("inc-1"))
+        let restored = try PlanBook(plans: PlanFixtures.plans, header: try r.book.headerSnapshot(), runs: [row])
+        #expect(restored.task(tasks[0].id)?.seq == 7)
+        #expect(restored.state == r.book.state)
+        #expect(try PlanBook(plans: PlanFixtures.plans, snapshot: r.book.snapshot()).task(tasks[0].id)?.seq == 7)
     }
 }
 
