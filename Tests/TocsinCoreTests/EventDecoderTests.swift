@@ -399,3 +399,18 @@ private let exactlyMax: String = {
         #expect(accepted > 0)
     }
 }
+
+@Suite struct EventInitTests {
+    /// An event made without an area happened at its source; with one, there; the defaults are the contract's.
+    @Test func areaDefaultsToTheSource() throws {
+        let source = try #require(AreaPath("sz.futian.shatou")), elsewhere = try #require(AreaPath("sz.nanshan"))
+        let at = Timestamp(micros: 1_782_000_000_000_000), place = GeoPoint(lat: 22.53, lon: 114.02)
+        let plain = Event(id: "e-1", source: source, kind: .sensor, type: "water_level", time: at, location: place)
+        #expect(plain.area == source && plain.values.isEmpty && plain.text == nil && plain.device == nil)
+        #expect(plain.status == .actual)
+        let placed = Event(id: "e-2", source: source, kind: .report, type: "report.fire", time: at, location: place,
+                           area: elsewhere, values: ["count": 3], text: "smoke", status: .exercise, device: "d-1")
+        #expect(placed.area == elsewhere && placed.source == source && placed.values["count"] == 3)
+        #expect(placed.text == "smoke" && placed.status == .exercise && placed.device == "d-1" && placed.kind == .report)
+    }
+}
