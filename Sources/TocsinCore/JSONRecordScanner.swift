@@ -178,6 +178,34 @@ struct JSONRecordScanner {
         }
     }
 
+    /// Any value, passed over: a scalar as `skipScalar` passes it, an object or array to its matching close
+    /// (strings inside passed over as `skipString` does; the brackets are counted, not checked pair by pair).
+    mutating func skipValue() -> Bool {
+        guard s.i < s.end else { return false }
+        let open = s.p[s.i]
+        guard open == UInt8(ascii: "{") || open == UInt8(ascii: "[") else { return skipScalar() }
+        var depth = 0
+        while s.i < s.end {
+            switch s.p[s.i] {
+            case UInt8(ascii: "\""):
+                guard skipString() else { return false }
+                continue
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                if depth == 0 {
+                    s.i += 1
+                    return true
+                }
+            default:
+                break
+            }
+            s.i += 1
+        }
+        return false
+    }
+
     /// A finite number.
     mutating func number() -> Double? {
         guard s.i < s.end, s.p[s.i] == UInt8(ascii: "-") || (s.p[s.i] >= 0x30 && s.p[s.i] <= 0x39) else { return nil }

@@ -556,6 +556,11 @@ public struct PlanBook: Sendable {
 
     /// The tasks (to publish) that a warning calls for: activation, upgrade or end of its incident's plan.
     public mutating func warningIssued(_ w: Warning, at now: Timestamp) -> [PlanTask] {
+        warningIssued(Warning.Activation(w), at: now)
+    }
+
+    /// `warningIssued(_:at:)` with only what the book reads of the warning.
+    public mutating func warningIssued(_ w: Warning.Activation, at now: Timestamp) -> [PlanTask] {
         guard let plan = plans[w.event] else { return [] }
         if w.msgType == .cancel {
             guard var run = runs[w.incident], run.closedAt == nil else { return [] }

@@ -126,7 +126,8 @@ public final class PlanWorker: Sendable {
             var tasks: [PlanTask] = []
             for m in batch where FeedKind(topic: m.topic) == .warning {
                 do {
-                    let w = try Warning(json: m.body)
+                    // What the book needs of the warning; the full decoder for anything else (and its error).
+                    let w = try Warning.Activation(json: m.body) ?? Warning.Activation(Warning(json: m.body))
                     tasks += s.book.warningIssued(w, at: w.sent)
                     s.touched.insert(w.incident)
                 } catch {

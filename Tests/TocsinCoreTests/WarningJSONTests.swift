@@ -35,6 +35,30 @@ import TocsinCore
         )
     }
 
+    /// The plan worker reads of each warning only what the plan book needs: the same as the full decoder gives,
+    /// for alerts, updates, escalations, acknowledged warnings and cancels; in other forms (spaced, reordered) too;
+    /// bytes that are not a warning give nil (the worker then decodes in full and reports the error).
+    @Test func activationReadsWhatTheFullDecoderReads() throws {
+        let warnings = try Self.sampleWarnings()
+        #expect(Set(warnings.map(\.msgType)).count == 3 && warnings.contains { $0.escalated } && warnings.contains { $0.isAcknowledged })
+        for w in warnings {
+            let read = try #require(Warning.Activation(json: w.json))
+            #expect(read == Warning.Activation(try Warning(json: w.json)))
+            #expect(read == Warning.Activation(w))
+            let spaced = w.jsonString.replacingOccurrences(of: #"",""#, with: #"" , ""#)
+            #expect(Warning.Activation(json: Array(spaced.utf8)) == read)
+        }
+        let text = warnings[0].jsonString
+        let nested = text.replacingOccurrences(of: #""references":[]"#, with: #""references":["w-0","x]\"{"]"#)
+        #expect(nested != text)
+        #expect(Warning.Activation(json: Array(nested.utf8)) == Warning.Activation(warnings[0]))
+        for bad in ["", "{}", "[]", String(text.dropLast()), text + "{", text.replacingOccurrences(of: #""tier":"IV""#, with: #""tier":"V""#),
+                    text.replacingOccurrences(of: #""sent":"#, with: #""sant":"#),
+                    text.replacingOccurrences(of: #""location":{"#, with: #""location":[{"#)] {
+            #expect(Warning.Activation(json: Array(bad.utf8)) == nil, "\(bad)")
+        }
+    }
+
     @Test func acknowledgementExtensionFields() throws {
         let acked = try Self.sampleWarnings()[2]
         let value = try JSONValue.parse(acked.json)
