@@ -369,8 +369,8 @@ public final class WALRewind: @unchecked Sendable {
     /// outlive the rewind.
     public init(on queue: DatabaseQueue, limit: Int32 = WALRewind.defaultLimit) throws {
         self.limit = limit
-        try queue.writeWithoutTransaction { db in
-            sqlite3_wal_hook(db.sqliteConnection, { context, _, _, frames in
+        queue.writeWithoutTransaction { db in
+            _ = sqlite3_wal_hook(db.sqliteConnection, { context, _, _, frames in
                 if let context { Unmanaged<WALRewind>.fromOpaque(context).takeUnretainedValue().frames = frames }
                 return SQLITE_OK
             }, Unmanaged.passUnretained(self).toOpaque())
@@ -380,7 +380,7 @@ public final class WALRewind: @unchecked Sendable {
     /// After a commit on `queue`: when the WAL holds more than `limit` frames, a PASSIVE checkpoint here.
     public func afterCommit(_ queue: DatabaseQueue, limit: Int32? = nil) {
         guard frames > (limit ?? self.limit) else { return }
-        try? queue.writeWithoutTransaction { db in
+        queue.writeWithoutTransaction { db in
             var log: Int32 = 0, copied: Int32 = 0
             let rc = sqlite3_wal_checkpoint_v2(db.sqliteConnection, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &copied)
             if rc == SQLITE_OK && copied == log { rewinds += 1 }
