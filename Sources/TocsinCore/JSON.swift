@@ -1075,20 +1075,9 @@ public struct JSONWriter: @unchecked Sendable {
 
     /// Appends a number per the rules in the type's documentation.
     public static func appendNumber(_ x: Double, to out: inout [UInt8]) {
-        guard x.isFinite else {
-            out.append(contentsOf: nullBytes)
-            return
-        }
-        if x == x.rounded(.towardZero) && abs(x) < 9_007_199_254_740_992 {
-            if x == 0 && x.sign == .minus {
-                out.append(Ascii.minus)
-                out.append(Ascii.zero)
-                return
-            }
-            appendInteger(Int64(x), to: &out)
-            return
-        }
-        out.append(contentsOf: x.description.utf8)
+        var w = JSONWriter(capacity: 32)
+        w.value(x)
+        out.append(contentsOf: w.bytes)
     }
 
     public static func appendInteger(_ n: Int64, to out: inout [UInt8]) {
@@ -1125,9 +1114,9 @@ public struct JSONWriter: @unchecked Sendable {
 
     /// A number as JSON text (see the type's documentation).
     public static func numberText(_ x: Double) -> String {
-        var out: [UInt8] = []
-        appendNumber(x, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        var w = JSONWriter(capacity: 32)
+        w.value(x)
+        return w.string
     }
 }
 

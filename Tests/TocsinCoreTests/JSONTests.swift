@@ -212,7 +212,7 @@ private func nested(_ depth: Int) -> (String, JSONValue) {
 
     func writesNumbers(_ x: Double, _ text: String) throws {
         #expect(JSONWriter.numberText(x) == text)
-        // The writer's own number path (it writes into its buffer, not through `appendNumber`).
+        // Inside a document, each value after a comma.
         var w = JSONWriter(capacity: 1)
         w.beginArray()
         w.value(x)
