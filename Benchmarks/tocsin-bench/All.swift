@@ -11,7 +11,7 @@ import TocsinStore
 let allUsage = """
     usage: tocsin-bench [all] [--json PATH] [--quick] [--suites raw,e2e,latency,journal,incidents,drill]
                         [--tmp DIR] [--config PATH] [--seconds S] [--warmup S] [--rates 1000,10000,50000]
-                        [--every K] [--e2e-every K] [--marks 1000,...] [--sample N] [--repeats N] [--open 100,...] [--kinds quiet,warned]
+                        [--every K] [--e2e-every K] [--pairs N] [--marks 1000,...] [--sample N] [--repeats N] [--open 100,...] [--kinds quiet,warned]
                         [--idle-seconds S] [--drill-events N]
 
     Runs, in this order (each suite can be picked alone with --suites):
@@ -22,7 +22,8 @@ let allUsage = """
                  in 100 makes a warning), 10 feed subscribers in another process: accepted events/s and events/s
                  sustained through to the feed, durability normal and full (--e2e-every K: one event in K makes
                  a warning instead; a K larger than the run's events: none, the pipeline without dispatch and
-                 plan work)
+                 plan work); `normal` --pairs times, each run just after a run of the raw SQLite loop (with
+                 the raw suite), the pair of median ratio kept
       latency    the same at a fixed --rates (one event in --every makes a warning): scheduled send -> warning on
                  a subscriber, p50/p99/p99.9
       journal    events/s and RSS with --marks events already journaled (fresh pipeline each, --sample more;
@@ -47,6 +48,7 @@ struct AllOptions {
     var rates: [Int] = [1000, 10_000, 50_000]
     var every = 20
     var throughputEvery = 100
+    var pairs = 3
     var marks: [Int] = [1000, 10_000, 100_000, 1_000_000]
     var sample = 50_000
     var repeats = 3
@@ -61,7 +63,7 @@ struct AllOptions {
     init(_ arguments: [String]) throws {
         let args = try SuiteArgs(
             arguments,
-            valued: ["--json", "--suites", "--tmp", "--config", "--seconds", "--warmup", "--rates", "--every", "--e2e-every", "--marks",
+            valued: ["--json", "--suites", "--tmp", "--config", "--seconds", "--warmup", "--rates", "--every", "--e2e-every", "--pairs", "--marks",
                      "--sample", "--repeats", "--open", "--kinds", "--idle-seconds", "--drill-events"],
             switches: ["--quick"], usage: allUsage)
         quick = args.has("--quick")
@@ -78,6 +80,7 @@ struct AllOptions {
         rates = try args.counts("--rates", default: rates)
         every = Int(try args.number("--every", default: 20))
         throughputEvery = max(1, Int(try args.number("--e2e-every", default: 100)))
+        pairs = max(1, Int(try args.number("--pairs", default: quick ? 1 : 3)))
         marks = try args.counts("--marks", default: quick ? [1000, 10_000, 100_000] : marks)
         sample = Int(try args.number("--sample", default: quick ? 20_000 : 50_000))
         repeats = max(1, Int(try args.number("--repeats", default: quick ? 1 : 3)))
@@ -199,10 +202,10 @@ func runAllCommand(_ arguments: [String]) throws {
         return min(echo.perSecond, insert.perSecond)
     }
     func throughputFigure(_ name: String, _ value: Double, mode: Durability, target: Double?,
-                          data: [String: Any] = [:]) -> Figure {
+                          data: [String: Any] = [:], limit pairedLimit: Double? = nil) -> Figure {
         var f = Figure(name: name, value: grouped(value), data: data)
         f.data["per_second"] = value
-        if let limit = rawLimit(mode) {
+        if let limit = pairedLimit ?? rawLimit(mode) {
             f.raw = grouped(limit)
             f.ratio = fixed(value / limit, 2)
             f.data["ratio"] = value / limit
@@ -222,28 +225,66 @@ func runAllCommand(_ arguments: [String]) throws {
         // The shipped mix (one event in 100 makes a warning) is not named; another is, on the rows it changes.
         let mix = o.throughputEvery == 100 ? "" : " [1 in \(grouped(Double(o.throughputEvery))) makes a warning]"
         for mode in [Durability.normal, .full] {
-            var result: FlowResult?
-            try phases.run("e2e: Tocsin \(mode.rawValue), 4 platform processes x 1,000 in flight, 10 subscribers, \(o.seconds) s") {
-                let r = try runFlow(.tocsin(mode), FlowSettings(rate: nil, every: o.throughputEvery, warmup: o.warmup,
-                                                                seconds: o.seconds),
-                                    configPath: o.config, folder: folder, run: "\(run)e\(mode.rawValue.prefix(1))",
-                                    logger: logger)
-                result = r
-                problems += r.problems
-                return "  ingest \(grouped(r.ingestPerSecond)) accepted/s; sustained \(grouped(r.sustainedPerSecond))/s "
-                    + "(idle \(fixed(r.drainSeconds, 1)) s after the last send); \(r.triggersSent) warnings x 10 subscribers; "
-                    + "CPU per event \(fixed(r.pipelineMicrosPerEvent, 2)) us in the pipeline, "
-                    + "\(fixed(r.machineMicrosPerEvent, 2)) us on the machine; by thread (us): \(r.busiestThreads(8))"
+            // `normal` (the target's row) in `pairs` pairs: the raw SQLite loop (when the raw suite runs), then
+            // the pipeline, so that each ratio compares two runs a few seconds apart; the pair of median ratio is
+            // kept. A single pair's ratio moved by a tenth either way with the machine (docs/performance.md).
+            let pairs = mode == .normal ? o.pairs : 1
+            var runs: [(raw: Double?, flow: FlowResult)] = []
+            for pair in 1...pairs {
+                let of = pairs > 1 ? " (pair \(pair) of \(pairs))" : ""
+                var raw: Double?
+                if pairs > 1, inserts[mode] != nil {
+                    try phases.run("e2e: raw SQLite inserts, synchronous=\(mode.rawValue.uppercased()), \(o.seconds) s\(of)") {
+                        let r = try measureSQLiteInserts(folder: folder, sync: mode == .full ? .full : .normal,
+                                                         warmup: o.warmup, seconds: o.seconds)
+                        raw = min(r.perSecond, echo?.perSecond ?? r.perSecond)
+                        return "  \(grouped(r.perSecond)) rows/s"
+                    }
+                }
+                try phases.run("e2e: Tocsin \(mode.rawValue), 4 platform processes x 1,000 in flight, 10 subscribers, \(o.seconds) s\(of)") {
+                    let r = try runFlow(.tocsin(mode), FlowSettings(rate: nil, every: o.throughputEvery, warmup: o.warmup,
+                                                                    seconds: o.seconds),
+                                        configPath: o.config, folder: folder, run: "\(run)e\(mode.rawValue.prefix(1))\(pair)",
+                                        logger: logger)
+                    runs.append((raw, r))
+                    problems += r.problems
+                    let ratio = raw.map { "; \(fixed(r.ingestPerSecond / $0, 2)) of the raw loop just before" } ?? ""
+                    return "  ingest \(grouped(r.ingestPerSecond)) accepted/s\(ratio); sustained \(grouped(r.sustainedPerSecond))/s "
+                        + "(idle \(fixed(r.drainSeconds, 1)) s after the last send); \(r.triggersSent) warnings x 10 subscribers; "
+                        + "CPU per event \(fixed(r.pipelineMicrosPerEvent, 2)) us in the pipeline, "
+                        + "\(fixed(r.machineMicrosPerEvent, 2)) us on the machine; by thread (us): \(r.busiestThreads(8))"
+                }
             }
-            guard let r = result else { continue }
-            results[mode.rawValue] = r.json
+            guard !runs.isEmpty else { continue }
+            // The median pair by its ratio (by events/s without raw runs); an even count takes the lower middle.
+            let ordered = runs.sorted {
+                if let a = $0.raw, let b = $1.raw { return $0.flow.ingestPerSecond / a < $1.flow.ingestPerSecond / b }
+                return $0.flow.ingestPerSecond < $1.flow.ingestPerSecond
+            }
+            let (pairedRaw, r) = ordered[(ordered.count - 1) / 2]
+            var json = r.json
+            if runs.count > 1 {
+                json["pairs"] = runs.map { run -> [String: Any] in
+                    var p: [String: Any] = ["ingest_per_second": run.flow.ingestPerSecond,
+                                            "sustained_per_second": run.flow.sustainedPerSecond,
+                                            "machine_cpu_us_per_event": run.flow.machineMicrosPerEvent]
+                    if let raw = run.raw {
+                        p["raw_per_second"] = raw
+                        p["ratio"] = run.flow.ingestPerSecond / raw
+                    }
+                    return p
+                }
+            }
+            results[mode.rawValue] = json
+            let median = runs.count > 1
+                ? " [median of \(runs.count)\(pairedRaw == nil ? "" : " pairs with the raw loop just before")]" : ""
             figures.append(throughputFigure(
-                "Tocsin ingest, \(mode.rawValue): 4 platform processes x 1,000 in flight, tcp (accepted events/s)\(mix)",
-                r.ingestPerSecond, mode: mode, target: mode == .normal ? 0.5 : nil))
+                "Tocsin ingest, \(mode.rawValue): 4 platform processes x 1,000 in flight, tcp (accepted events/s)\(mix)\(median)",
+                r.ingestPerSecond, mode: mode, target: mode == .normal ? 0.5 : nil, limit: pairedRaw))
             figures.append(throughputFigure(
                 "Tocsin end to end, \(mode.rawValue): sustained through classify, dispatch, plan to 10 subscribers (events/s)\(mix)",
                 r.sustainedPerSecond, mode: mode, target: nil,
-                data: ["seconds_to_idle": r.secondsToIdle, "drain_seconds": r.drainSeconds]))
+                data: ["seconds_to_idle": r.secondsToIdle, "drain_seconds": r.drainSeconds], limit: pairedRaw))
             figures.append(Figure(
                 name: "Tocsin CPU per event, \(mode.rawValue): the pipeline's process, first send to idle (us)",
                 value: fixed(r.pipelineMicrosPerEvent, 2), data: ["us": r.pipelineMicrosPerEvent]))
@@ -498,7 +539,7 @@ func runAllCommand(_ arguments: [String]) throws {
         doc["problems"] = problems
         doc["settings"] = [
             "seconds": o.seconds, "warmup": o.warmup, "rates": o.rates, "every": o.every,
-            "throughput_every": o.throughputEvery, "marks": o.marks, "sample": o.sample, "repeats": o.repeats, "open": o.open,
+            "throughput_every": o.throughputEvery, "pairs": o.pairs, "marks": o.marks, "sample": o.sample, "repeats": o.repeats, "open": o.open,
             "kinds": o.kinds.map(\.rawValue), "idle_seconds": o.idleSeconds, "drill_events": o.drillEvents,
             "config": o.config, "tmp": o.tmp,
         ] as [String: Any]
