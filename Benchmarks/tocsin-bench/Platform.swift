@@ -212,7 +212,7 @@ func runPlatformCommand(_ arguments: [String]) throws {
             if due >= stopAt { break }
             let now = monoNanos()
             if now >= due {
-                try prebuilt[sent].withUnsafeBytes { try socket.send(frame: $0) }
+                _ = try prebuilt[sent].withUnsafeBytes { try socket.send(frame: $0) }
                 let at = monoNanos()
                 sentAt[sent] = at
                 if due >= recordFrom {
@@ -235,7 +235,7 @@ func runPlatformCommand(_ arguments: [String]) throws {
             let now = monoNanos()
             while sent - replies < window {
                 if now >= recordFrom && now < stopAt && sent % every == 0 { triggersInWindow += 1 }
-                try events.withEvent(sent) { try socket.send(frame: $0) }
+                _ = try events.withEvent(sent) { try socket.send(frame: $0) }
                 sent += 1
             }
             _ = try poller.poll(timeoutMilliseconds: 20)
