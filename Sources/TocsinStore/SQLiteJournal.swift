@@ -13,10 +13,14 @@ public enum SyncMode: String, Sendable {
 
 /// The journal in SQLite (WAL mode), through GRDB.
 ///
-/// Dedup: every row stores a 64-bit hash of `(source, id)` with a plain (non-unique) index. An in-memory set of
-/// those hashes answers "new" without touching the disk for the common case; a hit is confirmed by an index
-/// lookup on the hash plus the exact source and id, so a hash collision can never turn a new event into a
-/// duplicate. (The issue that asked for the journal measured a UNIQUE index on random text ids cutting inserts from 194,000
+/// Dedup: every row stores a 64-bit hash of `(source, id)`. An in-memory table of those hashes, each with its
+/// row's number, answers "new" without touching the disk for the common case; a hit is confirmed by reading the
+/// row by its number (SQLite's row id) and comparing the exact source and id, so a hash collision can never turn
+/// a new event into a duplicate. There is no SQLite index on the hash: its random inserts dirtied a page of the
+/// index for nearly every event of a commit, which doubled SQLite's work per event and made it grow with the
+/// journal (1.5 against 3.1 us per row at a million rows; docs/performance.md, eleventh round). At start the
+/// table is filled from the rows themselves (about a quarter of a second per million rows on this machine).
+/// (The issue that asked for the journal measured a UNIQUE index on random text ids cutting inserts from 194,000
 /// to 32,000 rows/s at 500,000 rows.)
 public final class SQLiteJournal: Journal {
     private let db: DatabaseQueue
@@ -44,7 +48,7 @@ public final class SQLiteJournal: Journal {
                     status TEXT NOT NULL,
                     payload BLOB NOT NULL
                 );
-                CREATE INDEX IF NOT EXISTS journal_key ON journal(key);
+                DROP INDEX IF EXISTS journal_key;
                 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
                 """)
         }
@@ -56,8 +60,16 @@ public final class SQLiteJournal: Journal {
         // Rows are numbered from 1 and never deleted: `last` of them.
         keys = DedupKeys(minimumCapacity: Int(last))
         try db.readStatement { db in
-            let cursor = try Int64.fetchCursor(db, sql: "SELECT key FROM journal")
-            while let k = try cursor.next() { keys.insert(k) }
+            let st = try db.makeStatement(sql: "SELECT seq, key FROM journal")
+            let s = st.sqliteStatement
+            while true {
+                let rc = sqlite3_step(s)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "journal keys read failed")
+                }
+                keys.insert(sqlite3_column_int64(s, 1), seq: sqlite3_column_int64(s, 0))
+            }
         }
     }
 
@@ -69,26 +81,26 @@ public final class SQLiteJournal: Journal {
         if entries.isEmpty && counts.values.allSatisfy({ $0 == 0 }) { return [] }
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(entries.count)
-        var added: [Int64] = []
+        var added: [(key: Int64, seq: Int64)] = []
         var seq = last
         do {
             try db.inTransaction(.immediate) { db in
                 let insert = try db.cachedStatement(
                     sql: "INSERT INTO journal (seq, key, source, event_id, status, payload) VALUES (?, ?, ?, ?, ?, ?)")
                 let lookup = try db.cachedStatement(
-                    sql: "SELECT 1 FROM journal WHERE key = ? AND source = ? AND event_id = ? LIMIT 1")
+                    sql: "SELECT 1 FROM journal WHERE seq = ? AND source = ? AND event_id = ?")
                 for e in entries {
                     let key = dedupKey(source: e.source, id: e.eventID)
-                    // New keys go into the set at once (taken out again if the transaction fails), so that one
-                    // probe answers both "seen before" and "seen earlier in this batch".
-                    if keys.insert(key) {
-                        added.append(key)
-                    } else if try Self.exists(lookup, key: key, source: e.source, id: e.eventID) {
+                    // Rows of this batch are read too (same transaction): "seen earlier in this batch".
+                    if try keys.contains(key, where: { try Self.exists(lookup, seq: $0, source: e.source, id: e.eventID) }) {
                         outcomes.append(.duplicate)
                         continue
                     }
                     seq += 1
                     try Self.insert(insert, seq: seq, key: key, entry: e)
+                    // Kept at once (taken out again if the transaction fails).
+                    keys.insert(key, seq: seq)
+                    added.append((key, seq))
                     outcomes.append(.accepted(seq: seq))
                 }
                 let accepted = outcomes.count { if case .accepted = $0 { true } else { false } }
@@ -104,7 +116,7 @@ public final class SQLiteJournal: Journal {
             }
         } catch {
             // Nothing of the batch was stored: its keys are not known.
-            for key in added { keys.remove(key) }
+            for (key, seq) in added { keys.remove(key, seq: seq) }
             throw error
         }
         last = seq
@@ -113,10 +125,11 @@ public final class SQLiteJournal: Journal {
         return outcomes
     }
 
-    private static func exists(_ st: Statement, key: Int64, source: String, id: String) throws -> Bool {
+    /// Whether row `seq` holds the event `(source, id)`.
+    private static func exists(_ st: Statement, seq: Int64, source: String, id: String) throws -> Bool {
         let s = st.sqliteStatement
         sqlite3_reset(s)
-        sqlite3_bind_int64(s, 1, key)
+        sqlite3_bind_int64(s, 1, seq)
         sqlite3_bind_text(s, 2, source, -1, SQLITE_TRANSIENT)
         sqlite3_bind_text(s, 3, id, -1, SQLITE_TRANSIENT)
         let rc = sqlite3_step(s)

@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+import Testing
+import TocsinCore
+import TocsinStore
+import TocsinTesting
+
+/// Dedup without an index on the key: rows found by the numbers kept in memory with their keys.
+@Suite struct JournalDedupTests {
+    func entry(_ source: String, _ id: String) -> JournalEntry {
+        JournalEntry(source: source, eventID: id, status: .actual, payload: Array("{\"id\":\"\(id)\"}".utf8))
+    }
+
+    /// A row whose stored key is another event's (what a 64-bit collision would look like: no two real events
+    /// are known to collide) does not make that event a duplicate; the event, once stored, is one.
+    @Test func aRowWithTheSameKeyButAnotherEventIsNotADuplicate() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { Fixtures.removeTemporary(dir) }
+        let path = dir + "/journal.sqlite"
+        let colliding = entry("sz.futian", "target")
+        let key = dedupKey(source: colliding.source, id: colliding.eventID)
+        do {
+            let journal = try SQLiteJournal(path: path, sync: .normal)
+            #expect(try journal.append([entry("sz.futian", "other")]) == [.accepted(seq: 1)])
+            try journal.close()
+        }
+        // Row 1 now claims the target's key.
+        let db = try DatabaseQueue(path: path)
+        try db.write { try $0.execute(sql: "UPDATE journal SET key = ? WHERE seq = 1", arguments: [key]) }
+        try db.close()
+
+        let journal = try SQLiteJournal(path: path, sync: .normal)
+        // Within one batch: new, then a duplicate of the row just written (two rows under the key now).
+        #expect(try journal.append([colliding, colliding]) == [.accepted(seq: 2), .duplicate])
+        #expect(try journal.append([colliding]) == [.duplicate])
+        try journal.close()
+        // And after reopening (the keys read back from the rows). (Row 1's own event is not asked about: its
+        // key, edited above, is no longer its hash, which only a real collision would make it.)
+        let reopened = try SQLiteJournal(path: path, sync: .normal)
+        #expect(try reopened.append([colliding, entry("sz.futian", "new")]) == [.duplicate, .accepted(seq: 3)])
+        try reopened.close()
+    }
+
+    /// A journal written with the key index (before the eleventh round) opens without it and still knows its
+    /// events.
+    @Test func aJournalWithTheOldKeyIndexLosesTheIndexAndKeepsItsEvents() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { Fixtures.removeTemporary(dir) }
+        let path = dir + "/journal.sqlite"
+        let db = try DatabaseQueue(path: path)
+        try db.write { db in
+            try db.execute(sql: """
+                CREATE TABLE journal (seq INTEGER PRIMARY KEY, key INTEGER NOT NULL, source TEXT NOT NULL,
+                    event_id TEXT NOT NULL, status TEXT NOT NULL, payload BLOB NOT NULL);
+                CREATE INDEX journal_key ON journal(key);
+                CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                """)
+            for n in 1...20 {
+                let e = entry("sz.nanshan", "old-\(n)")
+                try db.execute(
+                    sql: "INSERT INTO journal (seq, key, source, event_id, status, payload) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [n, dedupKey(source: e.source, id: e.eventID), e.source, e.eventID, "actual",
+                                Data(e.payload)])
+            }
+        }
+        try db.close()
+
+        let journal = try SQLiteJournal(path: path, sync: .normal)
+        let outcomes = try journal.append((15...25).map { entry("sz.nanshan", "old-\($0)") })
+        #expect(outcomes == Array(repeating: .duplicate, count: 6) + (21...25).map { .accepted(seq: Int64($0)) })
+        try journal.close()
+        let check = try DatabaseQueue(path: path)
+        let indexes = try check.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'index'") }
+        try check.close()
+        #expect(!indexes.contains("journal_key"))
+    }
+}
