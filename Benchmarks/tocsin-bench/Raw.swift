@@ -88,7 +88,7 @@ struct InsertResult: Sendable {
 }
 
 /// Batched inserts into a table shaped like the journal (same columns, same pragmas as `SQLiteJournal`, and like
-/// it no index but the row id's since the eleventh round), WAL mode, one transaction per `batch` rows, through a
+/// it no index but the row id's since the eleventh round, each transaction's dedup keys in one blob row), WAL mode, one transaction per `batch` rows, through a
 /// GRDB prepared statement with the values bound in place by the SQLite C API: SQLite's ceiling for ingest's
 /// writes.
 func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, seconds: Double,
@@ -137,6 +137,7 @@ func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, second
                 status TEXT NOT NULL,
                 payload BLOB NOT NULL
             );
+            CREATE TABLE journal_keys (last INTEGER PRIMARY KEY, first INTEGER NOT NULL, keys BLOB NOT NULL);
             """)
     }
     let payload = [UInt8](repeating: UInt8(ascii: "p"), count: EventFactory.targetSize)
@@ -151,6 +152,8 @@ func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, second
             let st = try db.cachedStatement(
                 sql: "INSERT INTO journal (seq, key, source, event_id, status, payload) VALUES (?, ?, ?, ?, ?, ?)")
             let s = st.sqliteStatement
+            var batchKeys: [Int64] = []
+            batchKeys.reserveCapacity(batch)
             try source.withUnsafeBytes { src in
                 try status.withUnsafeBytes { st in
                     try payload.withUnsafeBytes { body in
@@ -166,6 +169,7 @@ func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, second
                             for b in src { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
                             h = h &* 0x0000_0100_0000_01b3
                             for b in id { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+                            batchKeys.append(Int64(bitPattern: h).littleEndian)
                             let rc = id.withUnsafeBytes { eid -> Int32 in
                                 sqlite3_reset(s)
                                 sqlite3_bind_int64(s, 1, seq)
@@ -185,6 +189,10 @@ func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, second
                     }
                 }
             }
+            // As the journal does: the transaction's keys in one row, for the next start.
+            try db.execute(sql: "INSERT INTO journal_keys (last, first, keys) VALUES (?, ?, ?)",
+                           arguments: [seq, seq - Int64(batchKeys.count) + 1,
+                                       batchKeys.withUnsafeBytes { Data($0) }])
             return .commit
         }
         rewind.afterCommit(db)

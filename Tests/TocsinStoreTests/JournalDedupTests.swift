@@ -24,9 +24,12 @@ import TocsinTesting
             #expect(try journal.append([entry("sz.futian", "other")]) == [.accepted(seq: 1)])
             try journal.close()
         }
-        // Row 1 now claims the target's key.
+        // Row 1 now claims the target's key (and the keys are read back from the rows: the stored ones gone).
         let db = try DatabaseQueue(path: path)
-        try db.write { try $0.execute(sql: "UPDATE journal SET key = ? WHERE seq = 1", arguments: [key]) }
+        try db.write { db in
+            try db.execute(sql: "UPDATE journal SET key = ? WHERE seq = 1", arguments: [key])
+            try db.execute(sql: "DELETE FROM journal_keys")
+        }
         try db.close()
 
         let journal = try SQLiteJournal(path: path, sync: .normal)
@@ -71,7 +74,55 @@ import TocsinTesting
         try journal.close()
         let check = try DatabaseQueue(path: path)
         let indexes = try check.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'index'") }
-        try check.close()
         #expect(!indexes.contains("journal_key"))
+        // The old rows' keys are stored for the next start with the new ones: every row once.
+        #expect(try Self.storedKeys(check) == (1...25).map { n in
+            dedupKey(source: "sz.nanshan", id: "old-\(n)")
+        })
+        try check.close()
+    }
+
+    /// Every stored key in the order of its row's number (rows covered twice or not at all show).
+    static func storedKeys(_ db: DatabaseQueue) throws -> [Int64] {
+        try db.read { db in
+            var out: [Int64] = []
+            for row in try Row.fetchAll(db, sql: "SELECT first, last, keys FROM journal_keys ORDER BY first") {
+                let first: Int64 = row[0], last: Int64 = row[1], blob: Data = row[2]
+                #expect(Int64(out.count) + 1 == first)
+                #expect(blob.count == Int(last - first + 1) * 8)
+                blob.withUnsafeBytes { b in
+                    for i in 0..<(blob.count / 8) { out.append(Int64(littleEndian: b.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))) }
+                }
+            }
+            return out
+        }
+    }
+
+    /// Rows whose stored keys are lost (between two commits' blobs, and at the end) are read back from the rows
+    /// at the next start, and their keys stored again; their events are still duplicates.
+    @Test func rowsWithoutStoredKeysAreReadFromTheRows() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { Fixtures.removeTemporary(dir) }
+        let path = dir + "/journal.sqlite"
+        let ids = (1...5000).map { "e-\($0)" }
+        do {
+            let journal = try SQLiteJournal(path: path, sync: .normal)
+            for start in stride(from: 0, to: ids.count, by: 1000) {
+                _ = try journal.append(ids[start..<(start + 1000)].map { entry("sz.futian", $0) })
+            }
+            try journal.close()
+        }
+        let db = try DatabaseQueue(path: path)
+        #expect(try Self.storedKeys(db) == ids.map { dedupKey(source: "sz.futian", id: $0) })
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM journal_keys WHERE first = 2001 OR first = 4001")
+        }
+        let journal = try SQLiteJournal(path: path, sync: .normal)
+        let again = try journal.append([entry("sz.futian", "e-2500"), entry("sz.futian", "e-4999"),
+                                        entry("sz.futian", "e-1"), entry("sz.futian", "e-5001")])
+        #expect(again == [.duplicate, .duplicate, .duplicate, .accepted(seq: 5001)])
+        try journal.close()
+        #expect(try Self.storedKeys(db) == (ids + ["e-5001"]).map { dedupKey(source: "sz.futian", id: $0) })
+        try db.close()
     }
 }
