@@ -68,6 +68,10 @@ public final class SQLiteJournal: Journal {
     /// does not cover (a journal written before it existed: about 0.5 s per million rows, as the rows hold the
     /// payloads), whose keys are then stored there too, so that the next start reads only blobs.
     private func loadKeys() throws {
+        // Blob rows past the last row (the journal's rows cut back by hand, say) describe no row, and one of them
+        // would refuse the next commit's blob row its number.
+        let beyond = last
+        try db.write { try $0.execute(sql: "DELETE FROM journal_keys WHERE last > ?", arguments: [beyond]) }
         var covered: [ClosedRange<Int64>] = []
         try db.readStatement { db in
             let st = try db.makeStatement(sql: "SELECT first, last, keys FROM journal_keys ORDER BY last")

@@ -98,6 +98,30 @@ import TocsinTesting
         }
     }
 
+    /// A journal whose last rows were cut away (by hand) keeps taking events: the stored keys of the rows that are
+    /// gone are dropped at start, and the numbers are given again.
+    @Test func storedKeysOfRowsThatAreGoneAreDropped() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { Fixtures.removeTemporary(dir) }
+        let path = dir + "/journal.sqlite"
+        do {
+            let journal = try SQLiteJournal(path: path, sync: .normal)
+            _ = try journal.append((1...1000).map { entry("sz.futian", "a-\($0)") })
+            _ = try journal.append((1...1000).map { entry("sz.futian", "b-\($0)") })
+            try journal.close()
+        }
+        let db = try DatabaseQueue(path: path)
+        try db.write { try $0.execute(sql: "DELETE FROM journal WHERE seq > 1000") }
+        let journal = try SQLiteJournal(path: path, sync: .normal)
+        let again = try journal.append((1...1000).map { entry("sz.futian", "c-\($0)") })
+        #expect(again == (1001...2000).map { .accepted(seq: Int64($0)) })
+        #expect(try journal.append([entry("sz.futian", "b-5"), entry("sz.futian", "c-5"), entry("sz.futian", "a-5")])
+                == [.accepted(seq: 2001), .duplicate, .duplicate])
+        try journal.close()
+        #expect(try Self.storedKeys(db).count == 2001)
+        try db.close()
+    }
+
     /// Rows whose stored keys are lost (between two commits' blobs, and at the end) are read back from the rows
     /// at the next start, and their keys stored again; their events are still duplicates.
     @Test func rowsWithoutStoredKeysAreReadFromTheRows() throws {
