@@ -88,9 +88,9 @@ struct InsertResult: Sendable {
 }
 
 /// Batched inserts into a table shaped like the journal (same columns, same pragmas as `SQLiteJournal`, and like
-/// it no index but the row id's since the eleventh round, each transaction's dedup keys in one blob row), WAL mode, one transaction per `batch` rows, through a
-/// GRDB prepared statement with the values bound in place by the SQLite C API: SQLite's ceiling for ingest's
-/// writes.
+/// it, since the eleventh round, no index but the row id's and each transaction's dedup keys in one blob row),
+/// WAL mode, one transaction per `batch` rows, through a GRDB prepared statement with the values bound in place
+/// by the SQLite C API: SQLite's ceiling for ingest's writes.
 func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, seconds: Double,
                           batch: Int = 1000, rows: Int? = nil, decades: ((Int, Double) -> Void)? = nil) throws -> InsertResult {
     let path = folder + "/raw-\(sync.rawValue).sqlite"
