@@ -17,7 +17,9 @@ let allUsage = """
     Runs, in this order (each suite can be picked alone with --suites):
       raw        libzmq DEALER->ROUTER echo (300 B, 1,000 in flight); PUB -> 10 SUBs with a prefix filter
                  (1 KB); SQLite batched inserts in WAL, synchronous NORMAL and FULL; and the relay (ack every
-                 event, publish a warning per report, nothing else) driven like `latency` below: the raw latency
+                 event, publish a warning per report, nothing else) driven like `latency` below: the raw latency;
+                 and the machine's CPU per echo message and per SQLite row, whose sum is the raw floor (an
+                 event's transport and storage alone)
       e2e        Tocsin end to end, platforms as 4 separate processes over tcp (1,000 in flight each; one event
                  in 100 makes a warning), 10 feed subscribers in another process: accepted events/s and events/s
                  sustained through to the feed, durability normal and full (--e2e-every K: one event in K makes
@@ -143,6 +145,7 @@ func runAllCommand(_ arguments: [String]) throws {
     var echo: EchoResult?
     var inserts: [Durability: InsertResult] = [:]
     var relay: [Int: FlowResult] = [:]
+    var machineFloor: Double?
     if suites.contains("raw") {
         try phases.run("raw: libzmq DEALER->ROUTER echo, 1,000 in flight, \(o.seconds) s") {
             let r = try measureZMQEcho(warmup: o.warmup, seconds: o.seconds, window: 1000)
@@ -194,6 +197,29 @@ func runAllCommand(_ arguments: [String]) throws {
             let limit = min(echo.perSecond, insert.perSecond)
             figures.append(Figure(name: "raw limit, \(mode.rawValue): lower of libzmq echo and SQLite (events/s)",
                                   value: grouped(limit), data: ["per_second": limit]))
+        }
+        // What the raw loops cost the machine per message and row: their sum is an event's transport and storage
+        // alone, the floor under Tocsin's machine CPU per event; half the raw limit allows the cores' time over
+        // half the limit's events.
+        if let echo {
+            figures.append(Figure(name: "raw: libzmq echo, the whole machine's CPU per message, both sides (us)",
+                                  value: fixed(echo.machineMicrosPerMessage, 2),
+                                  data: ["us": echo.machineMicrosPerMessage]))
+        }
+        for mode in [Durability.normal, .full] {
+            guard let us = inserts[mode]?.machineMicrosPerRow else { continue }
+            figures.append(Figure(name: "raw: SQLite inserts, synchronous=\(mode.rawValue.uppercased()), the whole machine's CPU per row (us)",
+                                  value: fixed(us, 2), data: ["us": us]))
+        }
+        if let echo, let insert = inserts[.normal], let row = insert.machineMicrosPerRow {
+            let floor = echo.machineMicrosPerMessage + row
+            let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+            let budget = cores / (0.5 * min(echo.perSecond, insert.perSecond)) * 1e6
+            figures.append(Figure(name: "raw floor, normal: an event's transport and storage alone, echo + SQLite per row (us of the machine)",
+                                  value: fixed(floor, 2), data: ["us": floor]))
+            figures.append(Figure(name: "machine CPU per event that half the raw limit allows: \(Int(cores)) cores / (0.5 x raw limit, normal) (us)",
+                                  value: fixed(budget, 2), data: ["us": budget, "cores": cores]))
+            machineFloor = floor
         }
         doc["relay"] = relay.map { ["rate": $0.key, "result": $0.value.json] as [String: Any] }
     }
@@ -288,9 +314,16 @@ func runAllCommand(_ arguments: [String]) throws {
             figures.append(Figure(
                 name: "Tocsin CPU per event, \(mode.rawValue): the pipeline's process, first send to idle (us)",
                 value: fixed(r.pipelineMicrosPerEvent, 2), data: ["us": r.pipelineMicrosPerEvent]))
-            figures.append(Figure(
+            var machine = Figure(
                 name: "Tocsin CPU per event, \(mode.rawValue): the whole machine, platforms and subscribers included (us)",
-                value: fixed(r.machineMicrosPerEvent, 2), data: ["us": r.machineMicrosPerEvent]))
+                value: fixed(r.machineMicrosPerEvent, 2), data: ["us": r.machineMicrosPerEvent])
+            if mode == .normal, let floor = machineFloor {
+                // Against the raw floor: how many times an event's transport and storage alone Tocsin spends.
+                machine.raw = fixed(floor, 2)
+                machine.ratio = fixed(r.machineMicrosPerEvent / floor, 2) + "x"
+                machine.data["raw_floor_us"] = floor
+            }
+            figures.append(machine)
         }
         // The ingest stage alone: the gateway and its journal (what acknowledges an event), with no downstream
         // worker taking the same two cores.

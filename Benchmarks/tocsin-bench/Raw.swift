@@ -57,6 +57,9 @@ final class EchoServer: Sendable {
 struct EchoResult: Sendable {
     var perSecond: Double
     var client: ClientResult
+    /// The whole machine's busy time (`/proc/stat`) over the run, warm-up included, per reply received (us):
+    /// what one event's trip through the transport costs both cores, client and server together.
+    var machineMicrosPerMessage: Double
 }
 
 /// DEALER → ROUTER echo of 300-byte messages, `window` in flight, over TCP loopback.
@@ -65,6 +68,7 @@ func measureZMQEcho(warmup: Double, seconds: Double, window: Int) throws -> Echo
     defer { server.stop() }
     let size = EventFactory.targetSize
     let timing = Window.after(warmup: warmup, seconds: seconds)
+    let cpu = CPUSample.now()
     let (total, _) = try runClients(
         endpoint: server.endpoint, clients: 1, window: window, timing: timing,
         message: { _ in
@@ -75,7 +79,9 @@ func measureZMQEcho(warmup: Double, seconds: Double, window: Int) throws -> Echo
     guard total.bad == 0, total.unanswered == 0 else {
         throw BenchError("echo: \(total.bad) wrong and \(total.unanswered) missing replies")
     }
-    return EchoResult(perSecond: Double(total.counted) / timing.seconds, client: total)
+    let busy = CPUSample.now().machine - cpu.machine
+    return EchoResult(perSecond: Double(total.counted) / timing.seconds, client: total,
+                      machineMicrosPerMessage: busy / Double(max(total.replies, 1)) * 1e6)
 }
 
 // MARK: SQLite alone
@@ -85,6 +91,9 @@ struct InsertResult: Sendable {
     var rows: Int
     var transactions: Int
     var seconds: Double
+    /// The whole machine's busy time (`/proc/stat`) over the measured window per row (us): the inserting thread
+    /// and the checkpointer's together (nil for runs of a fixed number of rows).
+    var machineMicrosPerRow: Double? = nil
 }
 
 /// Batched inserts into a table shaped like the journal (same columns, same pragmas as `SQLiteJournal`, and like
@@ -99,7 +108,7 @@ func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, second
     config.busyMode = .timeout(5)
     config.prepareDatabase { db in
         try db.execute(sql: "PRAGMA synchronous = \(sync == .full ? "FULL" : "NORMAL")")
-        // 64 MiB: the journal had that until it went to 8 MiB (docs/performance.md, third round); the larger
+        // 64 MiB: the journal had that until it went to 8 MiB (docs/performance-history.md, third round); the larger
         // cache can only make this ceiling higher.
         try db.execute(sql: "PRAGMA cache_size = -65536")
         try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
@@ -217,6 +226,7 @@ func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, second
     }
     let warmEnd = monoNanos() + nanos(warmup)
     while monoNanos() < warmEnd { try insertBatch() }
+    let cpu = CPUSample.now()
     let start = monoNanos()
     let end = start + nanos(seconds)
     var transactions = 0
@@ -225,8 +235,10 @@ func measureSQLiteInserts(folder: String, sync: SyncMode, warmup: Double, second
         transactions += 1
     }
     let elapsed = Double(monoNanos() - start) / 1e9
+    let busy = CPUSample.now().machine - cpu.machine
     return InsertResult(perSecond: Double(transactions * batch) / elapsed, rows: transactions * batch,
-                        transactions: transactions, seconds: elapsed)
+                        transactions: transactions, seconds: elapsed,
+                        machineMicrosPerRow: busy / Double(max(transactions * batch, 1)) * 1e6)
 }
 
 private let SQLITE_STATIC = unsafeBitCast(0, to: sqlite3_destructor_type.self)
