@@ -142,7 +142,9 @@ public final class SQLiteJournal: Journal {
         sqlite3_reset(s)
         sqlite3_bind_int64(s, 1, first + Int64(keys.count) - 1)
         sqlite3_bind_int64(s, 2, first)
-        let rc = keys.map(\.littleEndian).withUnsafeBytes { bytes in
+        // (A closure, not the key path `\.littleEndian`: that one was not inlined here and went through the
+        // runtime's key-path projection for each key, about 690 instructions an event of the writer's 9,600.)
+        let rc = keys.map { $0.littleEndian }.withUnsafeBytes { bytes in
             sqlite3_bind_blob(s, 3, bytes.baseAddress, Int32(bytes.count), SQLITE_STATIC)
             defer { sqlite3_clear_bindings(s) }
             return sqlite3_step(s)
